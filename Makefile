@@ -1,0 +1,32 @@
+# `make test` and `make demo` both (re)build the virtual environment in .venv/ when setup.py or
+# constraints.txt changed, install the project into it, then run.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test test-all demo bench clean
+
+venv: $(STAMP)
+
+$(STAMP): setup.py constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[cpu,test]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow" -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) scripts/upgrade.py --model ssd_512_resnet50_v1_voc --random-init --layers last3 \
+		--verify --report results/demo/upgrade_ssd512.json
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_upgrade.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

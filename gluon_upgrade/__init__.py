@@ -1,0 +1,35 @@
+"""gluon-upgrade: upgrade standard convolutions of trained Gluon networks to deformable ones, in place.
+
+Implements "Upgrade standard convolution in-place using deformable convolution": a trained ``Conv2D`` becomes a
+deformable convolution whose main weight and bias are the trained ones and whose offset branch is zero, so the
+network's outputs do not change until fine-tuning lets the offsets learn.
+"""
+try:
+    import mxnet  # noqa: F401
+except ImportError as err:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        "gluon_upgrade needs MXNet 1.9.1, which is installed through an extra: "
+        "pip install 'gluon-upgrade[cpu]' (mxnet==1.9.1, CPU) or "
+        "pip install 'gluon-upgrade[cu112]' (mxnet-cu112==1.9.1, CUDA 11.2)"
+    ) from err
+
+from .errors import UpgradeError
+from .reporting.params import LayerCost, UpgradeReport, upgrade_report
+from .selection.layers import ConvLayer, conv_layers
+from .surgery.inplace import upgrade
+from .verify import Difference, compare_networks, output_difference
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvLayer",
+    "Difference",
+    "LayerCost",
+    "UpgradeError",
+    "UpgradeReport",
+    "compare_networks",
+    "conv_layers",
+    "output_difference",
+    "upgrade",
+    "upgrade_report",
+]

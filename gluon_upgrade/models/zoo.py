@@ -1,0 +1,117 @@
+"""Load the networks to upgrade: GluonCV model-zoo models and exported symbol models, with clear errors."""
+import difflib
+import inspect
+import os
+import re
+from typing import Optional, Sequence, Tuple
+
+import mxnet as mx
+from mxnet.gluon import Block, SymbolBlock
+
+from ..errors import UpgradeError
+from .init import random_init
+
+
+def default_input_shape(name: str) -> Tuple[int, int, int, int]:
+    """The input shape a model-zoo network is trained at: SSD's size from its name, YOLOv3 416, ...
+
+    Examples
+    --------
+    >>> default_input_shape("ssd_512_resnet50_v1_voc")
+    (1, 3, 512, 512)
+    """
+    size = re.match(r"ssd_(\d+)_", name)
+    if size:
+        side = int(size.group(1))
+    elif name.startswith("yolo3"):
+        side = 416
+    elif name.startswith(("faster_rcnn", "mask_rcnn")):
+        side = 600
+    elif name.startswith(("fcn", "psp", "deeplab")):
+        side = 480
+    else:
+        side = 224
+    return 1, 3, side, side
+
+
+def model_names() -> Sequence[str]:
+    """Every name GluonCV's model zoo knows."""
+    from gluoncv.model_zoo import get_model_list
+    return get_model_list()
+
+
+def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = False, random: bool = False,
+                   input_shape: Optional[Sequence[int]] = None, seed: int = 0,
+                   ctx: mx.Context = mx.cpu()) -> Block:
+    """Build a GluonCV model-zoo network with trained or random weights.
+
+    Parameters
+    ----------
+    name : str
+        A GluonCV model-zoo name (``ssd_512_resnet50_v1_voc``).
+    weights : str, optional
+        A ``.params`` file saved with ``save_parameters`` from this architecture.
+    pretrained : bool
+        Download (or take from ``~/.mxnet/models``) GluonCV's trained weights.
+    random : bool
+        Random weights of trained-network scale (``random_init``), to try things offline.
+    input_shape : sequence of int, optional
+        Shape of one forward pass; default ``default_input_shape(name)``.
+
+    Raises
+    ------
+    UpgradeError
+        Unknown model name, missing or unfitting weights file, or not exactly one weight source.
+    """
+    if sum([weights is not None, bool(pretrained), bool(random)]) != 1:
+        raise UpgradeError("give exactly one weight source: a weights file, pretrained, or random")
+    known = model_names()
+    if name.lower() not in known:
+        close = difflib.get_close_matches(name.lower(), known, n=5, cutoff=0.6)
+        raise UpgradeError("unknown model '{}'{}".format(
+            name, "; did you mean: " + ", ".join(close) if close else " (see gluoncv.model_zoo.get_model_list())"))
+    if weights is not None and not os.path.isfile(weights):
+        raise UpgradeError("weights file not found: {}".format(weights))
+    from gluoncv.model_zoo import get_model
+    kwargs = {"pretrained": bool(pretrained)}
+    if pretrained:
+        kwargs["ctx"] = ctx
+    elif "pretrained_base" in _signature_args(name):
+        kwargs["pretrained_base"] = False
+    net = get_model(name, **kwargs)
+    shape = tuple(input_shape or default_input_shape(name))
+    if random:
+        random_init(net, shape, seed=seed, ctx=ctx)
+    elif weights is not None:
+        try:
+            net.load_parameters(weights, ctx=ctx)
+        except (AssertionError, mx.base.MXNetError, ValueError) as err:
+            raise UpgradeError("{} does not fit {}: {} (a file saved after an upgrade loads only into a "
+                               "network upgraded the same way)".format(
+                                   weights, name, str(err).strip().split("\n")[0])) from None
+    return net
+
+
+def _signature_args(name: str) -> Sequence[str]:
+    """Keyword names the zoo constructor of ``name`` accepts (``pretrained_base`` or not)."""
+    from gluoncv.model_zoo.model_zoo import _models
+    return list(inspect.signature(_models[name.lower()]).parameters)
+
+
+def load_symbol_model(symbol_file: str, params_file: str, input_names: Sequence[str] = ("data",),
+                      ctx: mx.Context = mx.cpu()) -> SymbolBlock:
+    """Load an exported ``*-symbol.json`` + ``*.params`` model as a ``SymbolBlock``.
+
+    Raises
+    ------
+    UpgradeError
+        A missing file, a graph MXNet cannot read, or parameters that do not fit the graph.
+    """
+    for path in (symbol_file, params_file):
+        if not os.path.isfile(path):
+            raise UpgradeError("file not found: {}".format(path))
+    try:
+        return SymbolBlock.imports(symbol_file, list(input_names), params_file, ctx=ctx)
+    except (AssertionError, mx.base.MXNetError, ValueError) as err:
+        raise UpgradeError("cannot load {} with {}: {}".format(
+            symbol_file, params_file, str(err).strip().split("\n")[0])) from None

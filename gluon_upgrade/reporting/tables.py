@@ -1,0 +1,40 @@
+"""Render rows as aligned text tables for terminals and as Markdown tables for results files."""
+from typing import Sequence
+
+
+def _cell(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return "{:,}".format(value)
+    if isinstance(value, float):
+        return "{:.4g}".format(value)
+    return str(value)
+
+
+def _numeric_columns(count: int, rows: Sequence[Sequence]) -> list:
+    """Which columns hold only numbers (blank cells aside): those are right-aligned."""
+    return [all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool)
+                for row in rows if row[i] != "") for i in range(count)]
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """An aligned plain-text table: text left-aligned, numbers right-aligned, thousands separated."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    numeric = _numeric_columns(len(headers), rows)
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A GitHub-flavoured Markdown table, numbers right-aligned."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    numeric = _numeric_columns(len(headers), rows)
+    out = ["| " + " | ".join(headers) + " |",
+           "|" + "|".join("---:" if num else "---" for num in numeric) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in cells]
+    return "\n".join(out)

@@ -1,0 +1,116 @@
+"""Where the backbone of a network is: the part whose last 3x3 convolutions the paper upgrades.
+
+In a whole detector the last 3x3 convolutions belong to the heads, so ``"lastN"`` must be looked for inside
+the backbone. ``find_backbone`` knows the GluonCV families; ``resolve_scope`` turns a user's ``scope`` argument
+into a test on layers.
+"""
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence, Tuple, Union
+
+from mxnet.gluon import Block, SymbolBlock
+
+from ..errors import UpgradeError, list_names
+from .layers import ConvLayer, walk_blocks
+
+# GluonCV's feature expanders name the layers they add after the base network ``expand_*`` (SSD) and
+# ``P<n>_*`` (FPN); those are neck, not backbone.
+EXTRA_LAYER = re.compile(r"(?:^|_)(?:expand_|P\d+_)")
+
+Scope = Union[str, Block, Sequence[Block], None]
+
+
+@dataclass
+class Backbone:
+    """The backbone of a network: block subtrees, optionally a name prefix, minus extra (neck) layers."""
+
+    family: str
+    blocks: Tuple[Block, ...]
+    prefix: str = ""
+    exclude: Optional["re.Pattern"] = EXTRA_LAYER
+
+    def contains(self, layer: ConvLayer, block_ids: set) -> bool:
+        if id(layer.owner) not in block_ids or not layer.name.startswith(self.prefix):
+            return False
+        return not (self.exclude is not None and self.exclude.search(layer.name))
+
+
+def _gluoncv_classes():
+    from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
+    from gluoncv.model_zoo.ssd.ssd import SSD
+    from gluoncv.model_zoo.ssd.vgg_atrous import VGGAtrousExtractor
+    from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
+    return SSD, VGGAtrousExtractor, YOLOV3, FasterRCNN
+
+
+_RESNET_STAGES = ("conv1", "layer1", "layer2", "layer3", "layer4")
+
+
+def find_backbone(net: Block, layers: Sequence[ConvLayer]) -> Backbone:
+    """Find the backbone of a GluonCV network (or of an exported graph).
+
+    Parameters
+    ----------
+    net : Block
+        SSD (ResNet, VGG, MobileNet bases), YOLOv3, Faster/Mask R-CNN, FCN/PSP/DeepLab, a classification
+        network with a ``features`` child or ResNet-style ``layer1..4`` children, or a ``SymbolBlock``.
+    layers : sequence of ConvLayer
+        The network's convolutions in forward order (``conv_layers(net)``); used for ``SymbolBlock``
+        networks, whose backbone is taken to be the layers named like the first (stem) convolution.
+
+    Raises
+    ------
+    UpgradeError
+        When the network is of no known family.
+    """
+    SSD, VGGAtrousExtractor, YOLOV3, FasterRCNN = _gluoncv_classes()
+    if isinstance(net, SSD):
+        features = net.features
+        if isinstance(features, VGGAtrousExtractor):
+            return Backbone("ssd-vgg", (features.stages,))
+        return Backbone("ssd", (features,))
+    if isinstance(net, YOLOV3):
+        return Backbone("yolo3", (net.stages,))
+    if isinstance(net, FasterRCNN):
+        blocks = tuple(b for b in (net.features, net.top_features) if b is not None)
+        return Backbone("rcnn", blocks)
+    children = net._children
+    if all(name in children for name in _RESNET_STAGES[1:]):
+        # FCN / PSP / DeepLab and ResNet-v1b expose the base network's stages as their own children.
+        return Backbone("resnet-stages", tuple(children[n] for n in _RESNET_STAGES if n in children))
+    if "features" in children:
+        return Backbone("classification", (children["features"],))
+    if isinstance(net, SymbolBlock):
+        traced = [l for l in layers if l.traced]
+        stem = traced[0].name if traced else ""
+        if "_" in stem:
+            return Backbone("graph", (net,), prefix=stem[: stem.rfind("_") + 1])
+    raise UpgradeError(
+        "cannot find the backbone of {} (not a GluonCV SSD, YOLOv3, R-CNN, segmentation or classification "
+        "network). Pass scope='' for the whole network or scope='<name prefix>'; its children are:\n{}".format(
+            type(net).__name__, list_names("{} ({})".format(k, type(c).__name__) for k, c in children.items())))
+
+
+def resolve_scope(net: Block, scope: Scope, layers: Sequence[ConvLayer]) -> Tuple[Callable[[ConvLayer], bool], str]:
+    """Turn ``scope`` into a test on layers and a description for messages.
+
+    Parameters
+    ----------
+    scope : str, Block, sequence of Block or None
+        ``"auto"``: the backbone (``find_backbone``); ``""`` or None: the whole network; any other string:
+        layers whose name starts with it; blocks: layers inside those subtrees.
+    """
+    if scope is None or scope == "":
+        return (lambda layer: True), "the whole network"
+    if isinstance(scope, str) and scope != "auto":
+        return (lambda layer: layer.name.startswith(scope)), "layers named '{}*'".format(scope)
+    if scope == "auto":
+        backbone = find_backbone(net, layers)
+        description = "the {} backbone".format(backbone.family)
+    else:
+        blocks = (scope,) if isinstance(scope, Block) else tuple(scope)
+        backbone = Backbone("given", blocks, exclude=None)
+        description = "the given blocks"
+    block_ids = {id(b) for root in backbone.blocks for _, b in walk_blocks(root)}
+    return (lambda layer: backbone.contains(layer, block_ids)), description
+

@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+"""Upgrade a trained network's convolutions to deformable convolutions in place, verify, report, save.
+
+Examples
+--------
+python scripts/upgrade.py --model ssd_512_resnet50_v1_voc --random-init --layers last3 --verify \
+    --report upgrade.json
+python scripts/upgrade.py --symbol model-symbol.json --params model-0000.params --input-shape 1,3,512,512 \
+    --layers stage4_conv8 --out upgraded
+"""
+import argparse
+import logging
+import os
+import sys
+import warnings
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_argument_group("source (a model-zoo model or an exported symbol model)")
+    source.add_argument("--model", help="GluonCV model-zoo name, e.g. ssd_512_resnet50_v1_voc")
+    weights = source.add_mutually_exclusive_group()
+    weights.add_argument("--weights", help="trained .params file for --model")
+    weights.add_argument("--pretrained", action="store_true", help="GluonCV's trained weights for --model")
+    weights.add_argument("--random-init", action="store_true",
+                         help="random weights of trained-network scale (offline trial)")
+    source.add_argument("--symbol", help="exported X-symbol.json")
+    source.add_argument("--params", help="X-0000.params beside --symbol")
+    source.add_argument("--input-shape", help="N,C,H,W of the input (default: the model's training size)")
+    parser.add_argument("--layers", default="last3", help="last3 | NAME,NAME | re:PATTERN (default last3)")
+    parser.add_argument("--dcn", choices=["v1", "v2"], default="v1", help="deformable convolution version")
+    parser.add_argument("--deformable-groups", type=int, default=1)
+    parser.add_argument("--scope", default="auto",
+                        help="auto (the backbone) | '' (whole network) | a layer-name prefix")
+    parser.add_argument("--out", help="output prefix: PREFIX.params, or PREFIX-symbol.json + PREFIX-0000.params")
+    parser.add_argument("--export", action="store_true", help="write the symbol format for a model-zoo model")
+    parser.add_argument("--verify", action="store_true",
+                        help="compare outputs on a random input; exit 1 if the relative difference > --rtol")
+    parser.add_argument("--rtol", type=float, default=1e-5)
+    parser.add_argument("--report", help="write the layer report as JSON here")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if bool(args.model) == bool(args.symbol):
+        parser.error("give either --model or --symbol (with --params)")
+    if args.model and not (args.weights or args.pretrained or args.random_init):
+        parser.error("--model needs --weights FILE, --pretrained or --random-init")
+    if args.symbol and not (args.params and args.input_shape):
+        parser.error("--symbol needs --params and --input-shape")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # SymbolBlock warns on every graph whose input has no declared dtype; it is float32 here.
+    warnings.filterwarnings("ignore", message="Cannot decide type")
+    import mxnet as mx
+
+    from gluon_upgrade import UpgradeError, upgrade, upgrade_report
+    from gluon_upgrade.models.export import save_network
+    from gluon_upgrade.models.zoo import default_input_shape, load_symbol_model, load_zoo_model
+    from gluon_upgrade.verify import upgrade_verified
+
+    try:
+        shape = tuple(int(v) for v in args.input_shape.split(",")) if args.input_shape else None
+        if shape is not None and len(shape) != 4:
+            raise UpgradeError("--input-shape needs N,C,H,W, got {}".format(args.input_shape))
+        if args.model:
+            shape = shape or default_input_shape(args.model)
+            net = load_zoo_model(args.model, weights=args.weights, pretrained=args.pretrained,
+                                 random=args.random_init, input_shape=shape, seed=args.seed)
+        else:
+            net = load_symbol_model(args.symbol, args.params)
+        options = dict(layers=args.layers, version=int(args.dcn[1]), scope=args.scope,
+                       deformable_groups=args.deformable_groups)
+        difference = None
+        if args.verify:
+            mx.random.seed(args.seed)
+            net, difference = upgrade_verified(net, [mx.nd.random.uniform(shape=shape)], **options)
+        else:
+            net = upgrade(net, **options)
+        report = upgrade_report(net, difference)
+        print(report.format_table())
+        if args.report:
+            report.save_json(args.report)
+            print("report: {}".format(args.report))
+        if args.out:
+            for path in save_network(net, args.out, args.export or bool(args.symbol), shape):
+                print("wrote {}".format(path))
+    except (UpgradeError, OSError) as err:
+        print("error: {}".format(err), file=sys.stderr)
+        return 2
+    if difference is not None and not difference.within(args.rtol):
+        print("FAILED: relative output difference {:.3g} > {:g}".format(difference.max_rel, args.rtol),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""gluon-upgrade: upgrade trained Gluon networks' convolutions to deformable convolutions in place."""
+from setuptools import find_packages, setup
+
+setup(
+    name="gluon-upgrade",
+    version="0.1.0",
+    description=("Upgrade standard convolutions of trained MXNet Gluon / GluonCV networks to deformable "
+                 "convolutions in place, keeping every trained weight and every output."),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["gluon_upgrade", "gluon_upgrade.*"]),
+    python_requires=">=3.8",
+    # mxnet itself is an extra: the CPU wheel and the CUDA wheel are different distributions.
+    install_requires=[
+        "gluoncv==0.10.5.post0",
+        "numpy<1.24",
+        "matplotlib<3.9",
+        "pyyaml",
+        "tqdm",
+        "pycocotools",
+        "opencv-python<4.11",
+        "pandas<2.2",
+        "scipy<1.12",
+    ],
+    extras_require={
+        "cpu": ["mxnet==1.9.1"],
+        "cu112": ["mxnet-cu112==1.9.1"],
+        "test": ["pytest"],
+    },
+)

@@ -1,0 +1,49 @@
+"""Shared builders: real GluonCV architectures with random weights of trained-network scale, small inputs."""
+import json
+import os
+import sys
+
+import mxnet as mx
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from gluon_upgrade.models.init import random_init  # noqa: E402
+from gluon_upgrade.models.zoo import load_zoo_model  # noqa: E402
+
+
+def build(name, size, seed=0):
+    """A model-zoo network with calibrated random weights for a ``size`` x ``size`` input."""
+    mx.random.seed(seed)
+    from gluoncv.model_zoo import get_model
+    kwargs = {} if name.startswith(("resnet", "mobilenet", "vgg")) else {"pretrained_base": False}
+    net = get_model(name, pretrained=False, **kwargs)
+    return random_init(net, (1, 3, size, size), seed=seed, calibration_passes=2)
+
+
+def image(size, seed=1, batch=1):
+    mx.random.seed(seed)
+    return mx.nd.random.uniform(shape=(batch, 3, size, size))
+
+
+def traced_ops(net):
+    """Operator names of a symbolic trace of ``net`` (or of a SymbolBlock's own graph)."""
+    if isinstance(net, mx.gluon.SymbolBlock):
+        sym = net._cached_graph[1]
+    else:
+        out = net(mx.sym.var("data"))
+        sym = mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out
+    return [n["op"] for n in json.loads(sym.tojson())["nodes"]]
+
+
+def deformable_ops(net):
+    return sum(op in ("_contrib_DeformableConvolution", "_contrib_ModulatedDeformableConvolution")
+               for op in traced_ops(net))
+
+
+@pytest.fixture
+def zoo():
+    return build
+
+
+__all__ = ["build", "image", "traced_ops", "deformable_ops", "load_zoo_model"]

@@ -1,0 +1,115 @@
+"""The upgrade on real GluonCV architectures: the paper's layers, unchanged outputs, v1 and v2."""
+import re
+
+import mxnet as mx
+import numpy as np
+import pytest
+from conftest import build, deformable_ops, image
+
+import gluon_upgrade as gu
+from gluon_upgrade.verify import flatten_outputs, output_difference, run_inference
+
+
+def _ssd_features(net, x):
+    return net.features(x)
+
+
+def _yolo_stages(net, x):
+    outs = []
+    for stage in net.stages:
+        x = stage(x)
+        outs.append(x)
+    return outs
+
+
+def _whole(net, x):
+    return net(x)
+
+
+# name, input size, a probe that depends on the upgraded layers, the backbone's name, expected layers, and the
+# tolerance on the final outputs. VGG has no BatchNorm, so nothing normalises a random VGG: its box decoder
+# exponentiates untrained regressions into boxes of ~1e14 pixels, where float32 rounding alone reaches 1.5e-5.
+# Its features (the probe) are held to 1e-5 like every other network's.
+CASES = [
+    ("ssd_512_resnet50_v1_voc", 128, _ssd_features, "resnetv1", ["stage4_conv1", "stage4_conv5", "stage4_conv8"], 1e-5),
+    ("ssd_300_vgg16_atrous_voc", 300, _ssd_features, "vggatrousextractor", ["conv11", "conv12", "dilated_conv0"],
+     1e-4),
+    ("ssd_512_mobilenet1.0_voc", 128, _ssd_features, "mobilenet", ["conv21", "conv23", "conv25"], 1e-5),
+    ("yolo3_darknet53_voc", 128, _yolo_stages, "darknetv3", ["conv47", "conv49", "conv51"], 1e-5),
+    ("yolo3_mobilenet1.0_voc", 128, _yolo_stages, "mobilenet", ["conv21", "conv23", "conv25"], 1e-5),
+    ("resnet50_v1", 64, _whole, "resnetv1", ["stage4_conv1", "stage4_conv5", "stage4_conv8"], 1e-5),
+]
+
+
+def _is_layer(name, network, suffix):
+    """Match across MXNet's per-process name counters: 'ssd3_resnetv12_stage4_conv1' is resnetv1 stage4_conv1."""
+    return re.fullmatch(r"(ssd\d+_)?{}\d+_{}".format(network, suffix), name) is not None
+
+
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("name,size,probe,network,expected,rtol", CASES, ids=[c[0] for c in CASES])
+def test_upgrade_keeps_outputs_and_picks_the_papers_layers(name, size, probe, network, expected, rtol, version):
+    net = build(name, size)
+    x = image(size)
+    before, probe_before = run_inference(net, x), [p.copy() for p in flatten_outputs(probe(net, x))]
+    assert deformable_ops(net) == 0
+
+    net = gu.upgrade(net, layers="last3", version=version)
+
+    assert deformable_ops(net) == 3
+    upgraded = [l for l in gu.conv_layers(net) if l.deformable]
+    assert len(upgraded) == 3
+    assert all(_is_layer(l.name, network, suffix) for l, suffix in zip(upgraded, expected)), upgraded
+    assert {l.kind for l in upgraded} == {"DeformableConvolution" if version == 1 else "ModulatedDeformableConvolution"}
+    assert output_difference(before, run_inference(net, x)).max_rel <= rtol
+    with mx.autograd.predict_mode():
+        probe_after = probe(net, x)
+    assert output_difference(probe_before, probe_after).max_rel <= 1e-5
+
+    # The same comparison fails once the offsets move: half a pixel everywhere.
+    for pname, param in net.collect_params().items():
+        if pname.endswith("offset_bias"):
+            param.set_data(mx.nd.full(param.shape, 0.5))
+    with mx.autograd.predict_mode():
+        assert output_difference(probe_before, probe(net, x)).max_rel > 1e-3
+
+
+def test_dilated_and_depthwise_layers_keep_their_geometry():
+    vgg = gu.upgrade(build("ssd_300_vgg16_atrous_voc", 300), layers="dilated_conv0")
+    (fc6,) = [l for l in gu.conv_layers(vgg) if l.deformable]
+    assert (fc6.dilation, fc6.padding, fc6.kernel) == ((6, 6), (6, 6), (3, 3))
+
+    mobile = gu.upgrade(build("yolo3_mobilenet1.0_voc", 128), layers="last1")
+    (dw,) = [l for l in gu.conv_layers(mobile) if l.deformable]
+    assert dw.groups == dw.in_channels == 1024
+    # The offset branch sees all input channels (groups=1), the main operator stays depthwise.
+    assert dw.owner.offset_weight.shape == (18, 1024, 3, 3)
+    assert dw.owner.deformable_conv_weight.shape == (1024, 1, 3, 3)
+
+
+def test_upgraded_weights_are_the_trained_ones_with_context_dtype_and_multipliers():
+    net = build("resnet50_v1", 64)
+    conv = net.features[7][2].body[3]
+    conv.weight.lr_mult = 0.5
+    trained = conv.weight.data().asnumpy()
+    net.cast("float64")
+    net = gu.upgrade(net, layers="stage4_conv8")
+    dcn = net.features[7][2].body[3]
+    assert isinstance(dcn, mx.gluon.contrib.cnn.DeformableConvolution)
+    assert np.dtype(dcn.deformable_conv_weight.dtype) == np.float64
+    assert dcn.deformable_conv_weight.list_ctx() == [mx.cpu()]
+    assert dcn.deformable_conv_weight.lr_mult == 0.5
+    np.testing.assert_array_equal(dcn.deformable_conv_weight.data().asnumpy(), trained.astype(np.float64))
+    assert not dcn.offset_weight.data().asnumpy().any() and not dcn.offset_bias.data().asnumpy().any()
+
+
+def test_rcnn_and_segmentation_backbones_are_found():
+    for name, expected in [("faster_rcnn_resnet50_v1b_voc", ["layers4_conv1", "layers4_conv4", "layers4_conv7"]),
+                           ("fcn_resnet50_voc", ["layers4_conv1", "layers4_conv4", "layers4_conv7"])]:
+        from gluoncv.model_zoo import get_model
+        net = get_model(name, pretrained=False, pretrained_base=False)
+        net.initialize()
+        net(mx.nd.zeros((1, 3, 96, 96)))
+        net = gu.upgrade(net)
+        names = [l.name for l in gu.conv_layers(net) if l.deformable]
+        assert [n.split("_", n.count("_") - 1)[-1] for n in names] == expected, names

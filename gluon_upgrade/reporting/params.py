@@ -1,5 +1,6 @@
 """What an upgrade cost in parameters, per deformable layer and for the whole network."""
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional, Sequence
 
@@ -56,6 +57,7 @@ class UpgradeReport:
 
     def save_json(self, path: str) -> None:
         """Write the report as JSON (``layers``, ``params_before``, ``params_after``, ``max_*_diff``)."""
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             json.dump(self.to_dict(), f, indent=2)
             f.write("\n")

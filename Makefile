@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-all demo bench clean
+.PHONY: venv test test-all demo demo-data bench clean
 
 venv: $(STAMP)
 
@@ -21,7 +21,14 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q
 
-demo: $(STAMP)
+# The demo data set in both layouts (seconds), its statistics and a picture of annotated training images.
+demo-data: $(STAMP)
+	$(PY) scripts/make_demo_data.py --out data/demo/voc --format voc --overwrite --report results/demo/dataset_voc.md
+	$(PY) scripts/make_demo_data.py --out data/demo/coco --format coco --overwrite \
+		--report results/demo/dataset_coco.md
+	$(PY) scripts/show_data.py --config configs/demo/ssd_voc.yaml --num 8 --out results/demo/demo_train_samples.png
+
+demo: demo-data
 	$(PY) scripts/upgrade.py --model ssd_512_resnet50_v1_voc --random-init --layers last3 \
 		--verify --report results/demo/upgrade_ssd512.json
 

@@ -13,7 +13,7 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess by th
         "pip install 'gluon-upgrade[cu112]' (mxnet-cu112==1.9.1, CUDA 11.2)"
     ) from err
 
-from .errors import UpgradeError
+from .errors import ConfigError, DataError, GluonUpgradeError, UpgradeError
 from .reporting.params import LayerCost, UpgradeReport, upgrade_report
 from .selection.layers import ConvLayer, conv_layers
 from .surgery.inplace import upgrade
@@ -22,8 +22,11 @@ from .verify import Difference, compare_networks, output_difference
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfigError",
     "ConvLayer",
+    "DataError",
     "Difference",
+    "GluonUpgradeError",
     "LayerCost",
     "UpgradeError",
     "UpgradeReport",

@@ -1,12 +1,25 @@
-"""The one exception type the library raises for input it cannot act on."""
+"""The exception types the library raises for input it cannot act on.
+
+Every one is a ``GluonUpgradeError``, so a command-line script catches that one type and prints the message
+without a traceback. Messages say what was wrong, where, and what would be right.
+"""
 from typing import Iterable
 
 
-class UpgradeError(ValueError):
-    """A network, a layer selection or a layer that cannot be upgraded as asked.
+class GluonUpgradeError(ValueError):
+    """Input the library cannot act on; the message names the input and the valid choices."""
 
-    The message says what was wrong and lists the valid choices.
-    """
+
+class UpgradeError(GluonUpgradeError):
+    """A network, a layer selection or a layer that cannot be upgraded as asked."""
+
+
+class DataError(GluonUpgradeError):
+    """A data set that is missing, laid out wrongly, or holds a malformed annotation (the message names the file)."""
+
+
+class ConfigError(GluonUpgradeError):
+    """A configuration file with an unknown key, a wrong type or an impossible value (the message names the key)."""
 
 
 def list_names(names: Iterable[str], limit: int = 30) -> str:

@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message="Cannot decide type")
     import mxnet as mx
 
-    from gluon_upgrade import UpgradeError, upgrade, upgrade_report
+    from gluon_upgrade import GluonUpgradeError, UpgradeError, upgrade, upgrade_report
     from gluon_upgrade.models.export import save_network
     from gluon_upgrade.models.zoo import default_input_shape, load_symbol_model, load_zoo_model
     from gluon_upgrade.verify import upgrade_verified
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
         if args.out:
             for path in save_network(net, args.out, args.export or bool(args.symbol), shape):
                 print("wrote {}".format(path))
-    except (UpgradeError, OSError) as err:
+    except (GluonUpgradeError, OSError) as err:
         print("error: {}".format(err), file=sys.stderr)
         return 2
     if difference is not None and not difference.within(args.rtol):

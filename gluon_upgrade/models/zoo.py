@@ -40,6 +40,31 @@ def model_names() -> Sequence[str]:
     return get_model_list()
 
 
+def check_model_name(name: str) -> None:
+    """Raise ``UpgradeError`` naming the closest known names when GluonCV's model zoo lacks ``name``."""
+    known = model_names()
+    if name.lower() not in known:
+        close = difflib.get_close_matches(name.lower(), known, n=5, cutoff=0.6)
+        raise UpgradeError("unknown model '{}'{}".format(
+            name, "; did you mean: " + ", ".join(close) if close else " (see gluoncv.model_zoo.get_model_list())"))
+
+
+def zoo_model(name: str, **kwargs) -> Block:
+    """``gluoncv.model_zoo.get_model(name, **kwargs)``, with an ``UpgradeError`` when weights cannot be fetched.
+
+    GluonCV downloads trained (``pretrained``) and ImageNet (``pretrained_base``) weights to ``~/.mxnet/models``
+    on first use; offline, the error says which switch to turn off or where to put the file.
+    """
+    from gluoncv.model_zoo import get_model
+    try:
+        return get_model(name, **kwargs)
+    except (OSError, ConnectionError) as err:
+        raise UpgradeError(
+            "building {} needs GluonCV weights that could not be fetched ({}): copy them into ~/.mxnet/models, "
+            "or build without them (pretrained: false, pretrained_base: false)".format(
+                name, str(err).split("\n")[0][:200])) from None
+
+
 def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = False, random: bool = False,
                    input_shape: Optional[Sequence[int]] = None, seed: int = 0,
                    ctx: mx.Context = mx.cpu()) -> Block:
@@ -65,34 +90,33 @@ def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = 
     """
     if sum([weights is not None, bool(pretrained), bool(random)]) != 1:
         raise UpgradeError("give exactly one weight source: a weights file, pretrained, or random")
-    known = model_names()
-    if name.lower() not in known:
-        close = difflib.get_close_matches(name.lower(), known, n=5, cutoff=0.6)
-        raise UpgradeError("unknown model '{}'{}".format(
-            name, "; did you mean: " + ", ".join(close) if close else " (see gluoncv.model_zoo.get_model_list())"))
-    if weights is not None and not os.path.isfile(weights):
-        raise UpgradeError("weights file not found: {}".format(weights))
-    from gluoncv.model_zoo import get_model
+    check_model_name(name)
     kwargs = {"pretrained": bool(pretrained)}
     if pretrained:
         kwargs["ctx"] = ctx
-    elif "pretrained_base" in _signature_args(name):
+    elif "pretrained_base" in signature_args(name):
         kwargs["pretrained_base"] = False
-    net = get_model(name, **kwargs)
+    net = zoo_model(name, **kwargs)
     shape = tuple(input_shape or default_input_shape(name))
     if random:
         random_init(net, shape, seed=seed, ctx=ctx)
     elif weights is not None:
-        try:
-            net.load_parameters(weights, ctx=ctx)
-        except (AssertionError, mx.base.MXNetError, ValueError) as err:
-            raise UpgradeError("{} does not fit {}: {} (a file saved after an upgrade loads only into a "
-                               "network upgraded the same way)".format(
-                                   weights, name, str(err).strip().split("\n")[0])) from None
+        load_weights(net, weights, name, ctx)
     return net
 
 
-def _signature_args(name: str) -> Sequence[str]:
+def load_weights(net: Block, path: str, what: str, ctx: mx.Context = mx.cpu()) -> None:
+    """``net.load_parameters(path)``, with an ``UpgradeError`` naming the file and ``what`` when it does not fit."""
+    if not os.path.isfile(path):
+        raise UpgradeError("weights file not found: {}".format(path))
+    try:
+        net.load_parameters(path, ctx=ctx)
+    except (AssertionError, mx.base.MXNetError, ValueError) as err:
+        raise UpgradeError("{} does not fit {}: {} (a file saved after an upgrade loads only into a network "
+                           "upgraded the same way)".format(path, what, str(err).strip().split("\n")[0])) from None
+
+
+def signature_args(name: str) -> Sequence[str]:
     """Keyword names the zoo constructor of ``name`` accepts (``pretrained_base`` or not)."""
     from gluoncv.model_zoo.model_zoo import _models
     return list(inspect.signature(_models[name.lower()]).parameters)

@@ -1,0 +1,141 @@
+"""Read a YAML config: resolve ``_base_`` files, apply ``--set`` overrides, validate against the schema.
+
+``_base_`` (a path or a list of paths, relative to the file naming them) is read first and the file's own keys
+are merged over it, mapping by mapping; any other value, lists included, replaces the base's.
+"""
+import copy
+import os
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+import yaml
+
+from ..errors import ConfigError
+from .schema import Config, Origins, validate
+from .sections import CHECKS, SCHEMA
+
+BASE_KEY = "_base_"
+
+
+def load_config(path: str, overrides: Sequence[str] = ()) -> Config:
+    """Load, merge and validate a config file.
+
+    Parameters
+    ----------
+    path : str
+        A YAML file.
+    overrides : sequence of str
+        ``key.path=value`` entries applied last; values are read as YAML (``3``, ``0.01``, ``[cpu]``, ``null``).
+
+    Returns
+    -------
+    Config
+        Every key of the schema, defaults filled in.
+
+    Raises
+    ------
+    ConfigError
+        A missing or unreadable file, a ``_base_`` cycle, or any key the schema rejects; the message names the
+        file (or override), the key and the valid choices.
+
+    Examples
+    --------
+    >>> cfg = load_config("configs/demo/ssd_voc_eval.yaml", ["eval.batch_size=4"])  # doctest: +SKIP
+    >>> cfg.eval.batch_size  # doctest: +SKIP
+    4
+    """
+    origins: Origins = {}
+    raw = _read_with_bases(path, origins, ())
+    for entry in overrides:
+        _apply_override(raw, entry, origins)
+    return validate(raw, SCHEMA, origins, path, CHECKS)
+
+
+def config_from_dict(raw: Mapping[str, Any], source: str = "<dict>") -> Config:
+    """Validate a config given as a dict (``_base_`` not allowed), as ``load_config`` does a file."""
+    origins: Origins = {}
+    _note_origins(dict(raw), (), source, origins)
+    return validate(copy.deepcopy(dict(raw)), SCHEMA, origins, source, CHECKS)
+
+
+def dump_config(config: Mapping[str, Any]) -> str:
+    """The config as YAML, keys in schema order."""
+    return yaml.safe_dump(_plain(config), sort_keys=False, default_flow_style=None)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _read_with_bases(path: str, origins: Origins, chain: Tuple[str, ...]) -> Dict[str, Any]:
+    real = os.path.realpath(path)
+    if real in chain:
+        raise ConfigError("{}: _base_ cycle: {}".format(path, " -> ".join(chain + (real,))))
+    data = _read_yaml(path)
+    bases = data.pop(BASE_KEY, None)
+    if isinstance(bases, str):
+        bases = [bases]
+    if bases is not None and not (isinstance(bases, list) and all(isinstance(b, str) for b in bases)):
+        raise ConfigError("{}: _base_ must be a path or a list of paths, got {!r}".format(path, bases))
+    merged: Dict[str, Any] = {}
+    for base in bases or []:
+        base_path = os.path.join(os.path.dirname(path), base)
+        if not os.path.isfile(base_path):
+            raise ConfigError("{}: _base_ file {} not found".format(path, base_path))
+        _merge(merged, _read_with_bases(base_path, origins, chain + (real,)))
+    _note_origins(data, (), path, origins)
+    _merge(merged, data)
+    return merged
+
+
+def _read_yaml(path: str) -> Dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ConfigError("config file not found: {}".format(path)) from None
+    except yaml.YAMLError as err:
+        raise ConfigError("{}: not valid YAML: {}".format(path, err)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("{}: a config is a mapping of sections, got {}".format(path, type(data).__name__))
+    return data
+
+
+def _merge(into: Dict[str, Any], update: Mapping[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
+
+
+def _note_origins(data: Mapping[str, Any], prefix: Tuple[str, ...], source: str, origins: Origins) -> None:
+    for key, value in data.items():
+        origins[prefix + (key,)] = source
+        if isinstance(value, Mapping):
+            _note_origins(value, prefix + (key,), source, origins)
+
+
+def _apply_override(raw: Dict[str, Any], entry: str, origins: Origins) -> None:
+    key, sep, text = entry.partition("=")
+    path = tuple(key.strip().split("."))
+    if not sep or not all(path):
+        raise ConfigError("--set {}: expected key.path=value, e.g. train.lr=0.01".format(entry))
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError("--set {}: value is not valid YAML: {}".format(entry, err)) from None
+    node: Optional[Dict[str, Any]] = raw
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError("--set {}: '{}' is a value, not a section".format(entry, part))
+        node = child
+    node[path[-1]] = value
+    origins[path] = "--set " + entry
+

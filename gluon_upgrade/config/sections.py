@@ -1,0 +1,25 @@
+"""The whole config schema, assembled from the fields each component keeps beside its own code."""
+from typing import List, Tuple
+
+from .. import runtime
+from ..data.datasets import FIELDS as DATA_FIELDS
+from ..evaluation.evaluate import FIELDS as EVAL_FIELDS
+from ..models.build import FIELDS as MODEL_FIELDS
+from .schema import CrossCheck
+
+SCHEMA = {
+    **runtime.FIELDS,
+    "model": MODEL_FIELDS,
+    "data": DATA_FIELDS,
+    "eval": EVAL_FIELDS,
+}
+"""Top-level keys and sections of every config."""
+
+
+def _check_metric(config: dict) -> List[Tuple[str, str]]:
+    if config["eval"]["metric"] == "coco" and config["data"]["format"] != "coco":
+        return [("eval.metric", "coco needs COCO-layout data (data.format: coco); VOC data takes voc07 or voc")]
+    return []
+
+
+CHECKS: Tuple[CrossCheck, ...] = (runtime.check_contexts, _check_metric)

@@ -1,0 +1,219 @@
+"""The bundled demo data set, "deformed shapes", written in the real VOC or COCO layout.
+
+Every image is drawn from a random generator seeded by ``(seed, split, index)`` alone, so the same arguments
+give the same bytes whatever the number of worker processes.
+"""
+import json
+import os
+import shutil
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from ..errors import DataError
+from ..reporting.files import write_json
+from . import layouts
+from .scenes import SceneObject, render_scene
+from .shapes import CLASSES
+
+DEMO_DEFAULTS = {"train": 600, "test": 200, "size": 160, "seed": 0}
+"""The default demo set: image counts of the two splits, longer image side in pixels, seed."""
+SPLITS = {"voc": ("trainval", "test"), "coco": ("train2017", "val2017")}
+"""The names the training and the test split get in each layout."""
+JPEG_QUALITY = 92
+SHORT_SIDE_RANGE = (0.75, 1.0)
+"""An image's shorter side, as a fraction of its longer side ``size``."""
+
+
+@dataclass
+class SplitStats:
+    """What one split of the generated set holds."""
+
+    name: str
+    images: int = 0
+    objects: Dict[str, int] = field(default_factory=dict)
+    difficult: int = 0
+    truncated: int = 0
+
+    def add(self, objects: List[SceneObject]) -> None:
+        """Count one image's objects."""
+        self.images += 1
+        counts = Counter(self.objects)
+        counts.update(obj.name for obj in objects)
+        self.objects = {name: counts[name] for name in CLASSES}
+        self.difficult += sum(obj.difficult for obj in objects)
+        self.truncated += sum(obj.truncated for obj in objects)
+
+
+@dataclass
+class DemoDataset:
+    """A generated demo set: where it is, its classes, and what each split holds."""
+
+    root: str
+    format: str
+    classes: Tuple[str, ...]
+    splits: List[SplitStats]
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON."""
+        return {"root": self.root, "format": self.format, "classes": list(self.classes),
+                "splits": [vars(s) for s in self.splits]}
+
+    def format_table(self) -> str:
+        """Images, objects per class, truncated and (VOC) difficult objects, one column per split."""
+        from ..reporting.tables import text_table
+        rows = [["images"] + [str(s.images) for s in self.splits]]
+        rows += [[name] + [str(s.objects.get(name, 0)) for s in self.splits] for name in self.classes]
+        rows += [["objects"] + [str(sum(s.objects.values())) for s in self.splits],
+                 ["truncated"] + [str(s.truncated) for s in self.splits]]
+        if self.format == "voc":
+            rows.append(["difficult"] + [str(s.difficult) for s in self.splits])
+        return text_table(["", *(s.name for s in self.splits)], rows)
+
+
+def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS["train"],
+                      test: int = DEMO_DEFAULTS["test"], size: int = DEMO_DEFAULTS["size"],
+                      seed: int = DEMO_DEFAULTS["seed"], workers: Optional[int] = None,
+                      overwrite: bool = False) -> DemoDataset:
+    """Generate the "deformed shapes" detection set in the VOC or COCO layout.
+
+    Parameters
+    ----------
+    out : str
+        Folder to write; it becomes the data set's root (``out/VOC2007/...`` or ``out/annotations/...``).
+    format : {'voc', 'coco'}
+        VOC: ``trainval`` and ``test`` splits of ``VOC2007`` with ``difficult`` flags. COCO: ``train2017`` and
+        ``val2017``.
+    train, test : int
+        Images in the training and the test split (each at least ``len(CLASSES)``, so both hold every class).
+    size : int
+        Longer image side in pixels (at least 32); the shorter side is 0.75-1.0 of it.
+    seed : int
+        Same seed, same files.
+    workers : int, optional
+        Processes drawing images (default: every core). The output does not depend on it.
+    overwrite : bool
+        Replace a demo set already in ``out``.
+
+    Returns
+    -------
+    DemoDataset
+        The root and per-split statistics (also written to ``out/demo_stats.json``).
+    """
+    if format not in layouts.FORMATS:
+        raise DataError("unknown format '{}'; valid: {}".format(format, ", ".join(layouts.FORMATS)))
+    for name, count in (("train", train), ("test", test)):
+        if count < len(CLASSES):
+            raise DataError("{}={} images: need at least {} so that every class is in the split".format(
+                name, count, len(CLASSES)))
+    if size < 32:
+        raise DataError("size={}: images need at least 32 pixels a side".format(size))
+    _prepare_out(out, format, overwrite)
+    layouts.write_classes(out, CLASSES)
+    writer = _VOCWriter(out) if format == "voc" else _COCOWriter(out)
+    stats = []
+    offset = 0
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        for split_index, (split, count) in enumerate(zip(SPLITS[format], (train, test))):
+            split_stats = SplitStats(split)
+            jobs = [(seed, split_index, i, size) for i in range(count)]
+            for i, (jpeg, width, height, objects) in enumerate(pool.map(_draw, jobs, chunksize=16)):
+                writer.add(split, offset + i, jpeg, width, height, objects)
+                split_stats.add(objects)
+            writer.finish_split(split)
+            stats.append(split_stats)
+            offset += count
+    dataset = DemoDataset(root=out, format=format, classes=CLASSES, splits=stats)
+    write_json(os.path.join(out, "demo_stats.json"), {k: v for k, v in dataset.to_dict().items() if k != "root"})
+    return dataset
+
+
+def _draw(job: Tuple[int, int, int, int]) -> Tuple[bytes, int, int, List[SceneObject]]:
+    seed, split_index, index, size = job
+    rng = np.random.default_rng([seed, split_index, index])
+    short = int(round(size * rng.uniform(*SHORT_SIDE_RANGE)))
+    width, height = (size, short) if rng.random() < 0.5 else (short, size)
+    scene = render_scene(rng, width, height, first_label=index % len(CLASSES))
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    assert ok, "OpenCV could not encode a JPEG"
+    return jpeg.tobytes(), width, height, scene.objects
+
+
+def _prepare_out(out: str, format: str, overwrite: bool) -> None:
+    owned = ["VOC2007"] if format == "voc" else ["annotations", *SPLITS["coco"]]
+    present = [name for name in owned if os.path.exists(os.path.join(out, name))]
+    if present and not overwrite:
+        raise DataError("{} already holds {}; pass overwrite=True (--overwrite) to replace it".format(
+            out, ", ".join(present)))
+    for name in present:
+        shutil.rmtree(os.path.join(out, name))
+    os.makedirs(out, exist_ok=True)
+
+
+class _VOCWriter:
+    """Writes ``VOC2007``: one XML and one JPEG per image, one id list per split."""
+
+    def __init__(self, out: str):
+        self.year_dir = layouts.voc_year_dir(out, 2007)
+        for sub in ("Annotations", "JPEGImages", os.path.join("ImageSets", "Main")):
+            os.makedirs(os.path.join(self.year_dir, sub))
+        self.ids: List[str] = []
+
+    def add(self, split: str, index: int, jpeg: bytes, width: int, height: int,
+            objects: List[SceneObject]) -> None:
+        image_id = "{:06d}".format(index)
+        with open(layouts.voc_image_file(self.year_dir, image_id), "wb") as handle:
+            handle.write(jpeg)
+        xml = layouts.voc_annotation_xml(image_id + ".jpg", width, height,
+                                         [(o.name, o.box, o.difficult, o.truncated) for o in objects])
+        with open(layouts.voc_annotation_file(self.year_dir, image_id), "wb") as handle:
+            handle.write(xml)
+        self.ids.append(image_id)
+
+    def finish_split(self, split: str) -> None:
+        with open(os.path.join(self.year_dir, "ImageSets", "Main", split + ".txt"), "w") as handle:
+            handle.write("".join(i + "\n" for i in self.ids))
+        self.ids = []
+
+
+class _COCOWriter:
+    """Writes ``annotations/instances_<split>.json`` and ``<split>/<id>.jpg``."""
+
+    def __init__(self, out: str):
+        self.out = out
+        os.makedirs(os.path.join(out, "annotations"))
+        self.images: List[dict] = []
+        self.annotations: List[dict] = []
+
+    def add(self, split: str, index: int, jpeg: bytes, width: int, height: int,
+            objects: List[SceneObject]) -> None:
+        image_id = index + 1
+        file_name = "{:012d}.jpg".format(image_id)
+        image_dir = layouts.coco_image_dir(self.out, split)
+        os.makedirs(image_dir, exist_ok=True)
+        with open(os.path.join(image_dir, file_name), "wb") as handle:
+            handle.write(jpeg)
+        self.images.append({"id": image_id, "file_name": file_name, "width": width, "height": height})
+        for obj in objects:
+            xmin, ymin, xmax, ymax = obj.box
+            # COCO's width counts pixels: an inclusive box [xmin, xmax] is xmax - xmin + 1 wide.
+            self.annotations.append({
+                "id": len(self.annotations) + 1, "image_id": image_id, "category_id": obj.label + 1,
+                "bbox": [xmin, ymin, xmax - xmin + 1, ymax - ymin + 1], "area": obj.area, "iscrowd": 0})
+
+    def finish_split(self, split: str) -> None:
+        document = {
+            "info": {"description": "gluon-upgrade demo data: deformed shapes", "version": "1.0"},
+            "licenses": [],
+            "images": self.images,
+            "annotations": self.annotations,
+            "categories": [{"id": i + 1, "name": name, "supercategory": "shape"} for i, name in enumerate(CLASSES)],
+        }
+        with open(layouts.coco_annotation_file(self.out, split), "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+        self.images, self.annotations = [], []

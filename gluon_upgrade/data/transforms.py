@@ -1,0 +1,61 @@
+"""GluonCV's SSD and YOLOv3 transforms, batchify functions and data loaders, chosen by network family.
+
+Training transforms are GluonCV's defaults, which also generate the training targets (SSD: anchors matched
+to boxes; YOLOv3: its six target arrays plus the padded boxes).
+"""
+from mxnet import autograd, gluon
+import mxnet as mx
+from gluoncv.data.batchify import Pad, Stack, Tuple
+from gluoncv.data.transforms.presets.ssd import SSDDefaultTrainTransform, SSDDefaultValTransform
+from gluoncv.data.transforms.presets.yolo import YOLO3DefaultTrainTransform
+from gluoncv.model_zoo.ssd import SSD
+from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
+from mxnet.gluon import Block
+
+from ..errors import UpgradeError
+
+FAMILIES = ("ssd", "yolo3")
+
+
+def family(net: Block) -> str:
+    """``'ssd'`` or ``'yolo3'``: which of GluonCV's detector recipes fits ``net``."""
+    if isinstance(net, SSD):
+        return "ssd"
+    if isinstance(net, YOLOV3):
+        return "yolo3"
+    raise UpgradeError("{} is neither GluonCV's SSD nor YOLOv3; training and evaluation support: {}".format(
+        type(net).__name__, ", ".join(FAMILIES)))
+
+
+def val_loader(dataset, size: int, batch_size: int, num_workers: int = 0) -> gluon.data.DataLoader:
+    """Images resized to ``size`` x ``size`` and normalised, labels padded with -1, in dataset order.
+
+    Each batch is ``(images (B, 3, size, size), labels (B, M, 5 or 6))``; label boxes are in input pixels.
+    GluonCV's SSD and YOLOv3 validation presets do the same (resize, ImageNet normalisation); SSD's is used.
+    """
+    transform = SSDDefaultValTransform(size, size)
+    return gluon.data.DataLoader(dataset.transform(transform), batch_size, shuffle=False,
+                                 batchify_fn=Tuple(Stack(), Pad(pad_val=-1)), last_batch="keep",
+                                 num_workers=num_workers)
+
+
+def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: int = 0) -> gluon.data.DataLoader:
+    """Shuffled batches with GluonCV's default augmentation and targets for ``net``'s family.
+
+    SSD batches are ``(images, class targets, box targets)``; YOLOv3 batches are ``(images, objectness,
+    center, scale, weight, class targets, ground-truth boxes)``. The last incomplete batch rolls over.
+    """
+    if family(net) == "ssd":
+        with autograd.train_mode():
+            _, _, anchors = net(mx.nd.zeros((1, 3, size, size), ctx=_context(net)))
+        transform = SSDDefaultTrainTransform(size, size, anchors.as_in_context(mx.cpu()))
+        batchify = Tuple(Stack(), Stack(), Stack())
+    else:
+        transform = YOLO3DefaultTrainTransform(size, size, net)
+        batchify = Tuple(*([Stack() for _ in range(6)] + [Pad(axis=0, pad_val=-1)]))
+    return gluon.data.DataLoader(dataset.transform(transform), batch_size, shuffle=True, batchify_fn=batchify,
+                                 last_batch="rollover", num_workers=num_workers)
+
+
+def _context(net: Block) -> mx.Context:
+    return next(iter(net.collect_params().values())).list_ctx()[0]

@@ -1,0 +1,60 @@
+"""Evaluate the network a config describes on its validation split (what ``scripts/eval.py`` runs)."""
+import time
+from dataclasses import dataclass
+from typing import List, Mapping, Optional
+
+from ..data.datasets import detection_dataset
+from ..errors import ConfigError
+from ..models.build import build_network, input_size
+from ..models.zoo import load_weights
+from ..reporting.files import write_json
+from ..runtime import contexts
+from .evaluate import default_metric, evaluate
+from .metrics import MetricResult
+
+
+@dataclass
+class EvalReport:
+    """An evaluation's numbers and what produced them."""
+
+    result: MetricResult
+    model: str
+    mode: str
+    weights: Optional[str]
+    images: int
+    skipped: List[str]
+    seconds: float
+
+    def save_json(self, path: str) -> None:
+        """Write the report as JSON (the folder is created)."""
+        write_json(path, {"model": self.model, "mode": self.mode, "weights": self.weights, "images": self.images,
+                          "skipped": self.skipped, "seconds": round(self.seconds, 3), **self.result.to_dict()})
+
+
+def evaluate_config(config: Mapping, weights: Optional[str] = None, progress: bool = True) -> EvalReport:
+    """Build the config's network, load ``weights`` into it (after any upgrade), and score it on
+    ``data.val_splits`` with ``eval.metric``.
+
+    Raises
+    ------
+    ConfigError
+        Nothing trained to evaluate: no ``weights``, ``model.weights`` or ``model.pretrained``.
+    GluonUpgradeError
+        Missing data, bad annotations, unknown model, unfitting weights.
+    """
+    model = config["model"]
+    if not (weights or model["weights"] or model["pretrained"]):
+        raise ConfigError("nothing trained to evaluate: give --weights FILE, model.weights or model.pretrained: true")
+    start = time.perf_counter()
+    ctx = contexts(config["ctx"])
+    dataset = detection_dataset(config["data"], train=False)
+    net = build_network(model, dataset.classes, ctx)
+    if weights:
+        load_weights(net, weights, "{} in mode {}".format(model["name"], model["mode"]), ctx)
+    net.hybridize(static_alloc=True, static_shape=True)
+    settings = config["eval"]
+    result = evaluate(net, dataset, settings["metric"] or default_metric(config["data"]["format"]),
+                      input_size(model), settings["batch_size"], ctx, config["data"]["num_workers"],
+                      settings["nms_thresh"], settings["nms_topk"], settings["iou_thresh"], progress)
+    return EvalReport(result=result, model=model["name"], mode=model["mode"], weights=weights or model["weights"],
+                      images=len(dataset), skipped=list(dataset.skipped), seconds=time.perf_counter() - start)

@@ -1,0 +1,89 @@
+"""Build the network a config's ``model`` section describes: zoo architecture, classes, weights, mode."""
+import warnings
+from typing import List, Mapping, Sequence
+
+import mxnet as mx
+from mxnet.gluon import Block
+
+from ..config.schema import Field
+from ..surgery.inplace import upgrade
+from .zoo import check_model_name, default_input_shape, load_weights, signature_args, zoo_model
+
+MODES = ("baseline", "dcn_scratch", "upgrade")
+
+UPGRADE_FIELDS = {
+    "layers": Field("last3", "lastN | NAME,NAME | re:PATTERN", str),
+    "version": Field(1, "deformable convolution version (2 trains on GPU only)", int, choices=(1, 2)),
+    "deformable_groups": Field(1, "offset groups per layer", int, minimum=1),
+    "scope": Field("auto", "auto (the backbone) | '' (whole network) | a layer-name prefix", str),
+}
+
+FIELDS = {
+    "name": Field("ssd_512_resnet50_v1_voc", "GluonCV model-zoo name (the architecture)", str),
+    "data_shape": Field(None, "input side in pixels (default: from the name: SSD's size, YOLOv3 416)", int,
+                        nullable=True, minimum=32),
+    "pretrained": Field(False, "start from GluonCV's trained weights (VOC or COCO classes)", bool),
+    "pretrained_base": Field(True, "an ImageNet-trained backbone for a new network", bool),
+    "weights": Field(None, "a .params file of the standard-convolution network, loaded before any upgrade", str,
+                     nullable=True),
+    "mode": Field("baseline", "baseline | dcn_scratch (deformable from the start) | upgrade (of trained weights)",
+                  str, choices=MODES),
+    "upgrade": UPGRADE_FIELDS,
+}
+"""The ``model`` section of a config."""
+
+
+def input_size(model: Mapping) -> int:
+    """The network's square input side: ``model.data_shape`` or the one its name implies."""
+    return model["data_shape"] or default_input_shape(model["name"])[-1]
+
+
+def build_network(model: Mapping, classes: Sequence[str], ctx: List[mx.Context]) -> Block:
+    """Build, initialise and (for ``dcn_scratch`` and ``upgrade``) upgrade the network of a ``model`` section.
+
+    The standard-convolution network is built from GluonCV's zoo with the data set's ``classes`` (a zoo head
+    for other classes is replaced by ``reset_class``). Its weights come from ``model.weights``, else GluonCV's
+    trained weights (``pretrained``), else the ImageNet backbone (``pretrained_base``) and GluonCV's default
+    initialisers. Modes other than ``baseline`` then replace the ``model.upgrade.layers`` convolutions by
+    deformable ones with a zero offset branch, so the network computes what it computed before.
+
+    Parameters
+    ----------
+    model : mapping
+        A validated ``model`` config section (``FIELDS``).
+    classes : sequence of str
+        The data set's class names.
+    ctx : list of mxnet.Context
+        Where the parameters live.
+
+    Raises
+    ------
+    UpgradeError
+        Unknown model name, missing or unfitting weights, or layers that cannot be upgraded.
+    """
+    check_model_name(model["name"])
+    accepted = signature_args(model["name"])
+    kwargs = {}
+    if "classes" in accepted:
+        kwargs["classes"] = list(classes)
+    if "pretrained_base" in accepted:
+        kwargs["pretrained_base"] = model["pretrained_base"] and not model["pretrained"] and not model["weights"]
+    if model["pretrained"]:
+        kwargs.update(pretrained=True, ctx=ctx[0])
+    net = zoo_model(model["name"], **kwargs)
+    with warnings.catch_warnings():
+        # Parameters the backbone or the zoo file already set are left as they are; say nothing about them.
+        warnings.simplefilter("ignore")
+        net.initialize(ctx=ctx)
+    net.collect_params().reset_ctx(ctx)
+    if tuple(net.classes) != tuple(classes):
+        net.reset_class(list(classes))
+    if model["weights"]:
+        load_weights(net, model["weights"], "{} ({} classes)".format(model["name"], len(classes)), ctx)
+    else:
+        size = input_size(model)
+        # One forward pass resolves the shapes deferred initialisation left open (surgery and saving need them).
+        net(mx.nd.zeros((1, 3, size, size), ctx=ctx[0]))
+    if model["mode"] != "baseline":
+        net = upgrade(net, **model["upgrade"])
+    return net

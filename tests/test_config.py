@@ -1,0 +1,92 @@
+"""Config loading: schema defaults, _base_ inheritance, overrides, and errors that name file, key and choices."""
+import glob
+import os
+
+import pytest
+
+from gluon_upgrade.config.loader import config_from_dict, dump_config, load_config
+from gluon_upgrade.errors import ConfigError
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_every_bundled_config_loads():
+    paths = sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True))
+    assert paths
+    for path in paths:
+        config = load_config(path)
+        assert config.model.name and config.data.format in ("voc", "coco")
+
+
+def test_base_is_merged_section_by_section():
+    config = load_config(os.path.join(ROOT, "configs", "demo", "ssd_coco.yaml"))
+    assert config.model.name == "ssd_512_resnet18_v1_voc" and config.model.data_shape == 256  # from the base
+    assert config.data.format == "coco" and config.data.val_splits == ["val2017"]  # its own
+    assert config.eval.batch_size == 16 and config.eval.nms_thresh == 0.45  # base, then schema default
+
+
+def test_overrides_are_read_as_yaml_and_validated(tmp_path):
+    path = write(tmp_path / "c.yaml", "model: {name: yolo3_darknet53_voc}\n")
+    config = load_config(path, ["eval.batch_size=3", "ctx=[gpu0, gpu1]", "model.weights=null"])
+    assert config.eval.batch_size == 3 and config.ctx == ["gpu0", "gpu1"] and config.model.weights is None
+    with pytest.raises(ConfigError, match="--set eval.batch_size=0: eval.batch_size must be >= 1"):
+        load_config(path, ["eval.batch_size=0"])
+    with pytest.raises(ConfigError, match="expected key.path=value"):
+        load_config(path, ["eval.batch_size"])
+
+
+def test_unknown_key_names_file_key_suggestion_and_valid_keys(tmp_path):
+    path = write(tmp_path / "typo.yaml", "model:\n  nmae: ssd\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert message.startswith(path) and "unknown key 'model.nmae'" in message
+    assert "did you mean 'model.name'?" in message and "valid keys in 'model': name, data_shape" in message
+
+
+def test_error_in_a_base_file_names_the_base(tmp_path):
+    write(tmp_path / "base.yaml", "eval: {metric: map}\n")
+    child = write(tmp_path / "child.yaml", "_base_: base.yaml\nseed: 1\n")
+    with pytest.raises(ConfigError, match="base.yaml: eval.metric must be one of voc07, voc, coco, got 'map'"):
+        load_config(child)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("model: {pretrained: 'yes'}", "model.pretrained must be true or false, got 'yes'"),
+    ("eval: {nms_thresh: 0}", "eval.nms_thresh must be > 0"),
+    ("eval: {batch_size: 2.5}", "eval.batch_size must be an integer"),
+    ("data: {val_splits: 2007/test}", "data.val_splits must be a list"),
+    ("model: {mode: upgraded}", "model.mode must be one of baseline, dcn_scratch, upgrade"),
+    ("model: [a, b]", "model must be a mapping of keys"),
+    ("ctx: [cpu, gpu0]", "ctx is either \\[cpu\\] or a list of GPUs"),
+    ("ctx: [tpu0]", "ctx entries must read cpu or gpuN"),
+    ("eval: {metric: coco}", "coco needs COCO-layout data"),
+    ("- a list", "a config is a mapping"),
+    ("model: {name: [unclosed", "not valid YAML"),
+])
+def test_bad_values_are_rejected_with_the_reason(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path / "bad.yaml", text + "\n"))
+
+
+def test_base_cycle_and_missing_files(tmp_path):
+    write(tmp_path / "a.yaml", "_base_: b.yaml\n")
+    write(tmp_path / "b.yaml", "_base_: a.yaml\n")
+    with pytest.raises(ConfigError, match="_base_ cycle"):
+        load_config(str(tmp_path / "a.yaml"))
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(str(tmp_path / "none.yaml"))
+    with pytest.raises(ConfigError, match="_base_ file .*gone.yaml not found"):
+        load_config(write(tmp_path / "c.yaml", "_base_: gone.yaml\n"))
+
+
+def test_resolved_config_round_trips_through_yaml(tmp_path):
+    config = load_config(os.path.join(ROOT, "configs", "demo", "ssd_coco.yaml"))
+    again = load_config(write(tmp_path / "resolved.yaml", dump_config(config)))
+    assert again == config
+    assert config_from_dict(dict(config)) == config

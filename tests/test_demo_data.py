@@ -1,0 +1,215 @@
+"""The demo generator (determinism, layouts, statistics) and the VOC/COCO loaders with their error paths."""
+import filecmp
+import json
+import os
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from gluoncv.data import COCODetection, VOCDetection
+
+from gluon_upgrade.data import layouts
+from gluon_upgrade.data.datasets import COCOLayoutDetection, VOCLayoutDetection, detection_dataset
+from gluon_upgrade.data.demo import make_demo_dataset
+from gluon_upgrade.data.shapes import CLASSES
+from gluon_upgrade.errors import DataError
+
+
+def tree_files(root):
+    return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+
+
+def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
+    one = make_demo_dataset(str(tmp_path / "a"), "voc", train=8, test=6, size=64, seed=5, workers=1)
+    two = make_demo_dataset(str(tmp_path / "b"), "voc", train=8, test=6, size=64, seed=5, workers=2)
+    files = tree_files(one.root)
+    assert files == tree_files(two.root) and len(files) == 2 * 14 + 2 + 2
+    match, mismatch, errors = filecmp.cmpfiles(one.root, two.root, files, shallow=False)
+    assert not mismatch and not errors
+    other = make_demo_dataset(str(tmp_path / "c"), "voc", train=8, test=6, size=64, seed=6, workers=1)
+    assert filecmp.cmpfiles(one.root, other.root, files, shallow=False)[1]
+
+
+def test_voc_layout_boxes_inside_images_every_class_in_both_splits(demo_voc):
+    year = os.path.join(demo_voc.root, "VOC2007")
+    for split, stats in zip(("trainval", "test"), demo_voc.splits):
+        ids = open(os.path.join(year, "ImageSets", "Main", split + ".txt")).read().split()
+        assert len(ids) == stats.images == 12
+        names, difficult = [], 0
+        for image_id in ids:
+            root = ET.parse(os.path.join(year, "Annotations", image_id + ".xml")).getroot()
+            width, height = int(root.findtext("size/width")), int(root.findtext("size/height"))
+            assert os.path.isfile(os.path.join(year, "JPEGImages", image_id + ".jpg"))
+            for obj in root.iter("object"):
+                box = [int(obj.findtext("bndbox/" + t)) for t in ("xmin", "ymin", "xmax", "ymax")]
+                assert 1 <= box[0] < box[2] <= width and 1 <= box[1] < box[3] <= height
+                names.append(obj.findtext("name"))
+                difficult += int(obj.findtext("difficult"))
+        assert set(names) == set(CLASSES)
+        assert difficult == stats.difficult and len(names) == sum(stats.objects.values())
+    assert layouts.read_classes(demo_voc.root) == CLASSES
+
+
+def test_gluoncv_voc_detection_reads_the_demo_set(demo_voc):
+    class ShapesVOC(VOCDetection):
+        CLASSES = CLASSES
+
+    plain = ShapesVOC(root=demo_voc.root, splits=[(2007, "test")])
+    ours = VOCLayoutDetection(demo_voc.root, ["2007/test"])
+    assert len(plain) == len(ours) == 12 and ours.classes == CLASSES
+    for index in range(len(ours)):
+        np.testing.assert_array_equal(plain._label_cache[index], ours._label_cache[index])
+    image, label = ours[0]
+    assert image.shape[2] == 3 and label.shape[1] == 6
+
+
+def test_coco_layout_loads_and_agrees_with_voc_labels(demo_voc, demo_coco):
+    coco = COCOLayoutDetection(demo_coco.root, "val2017", skip_empty=False)
+    voc = VOCLayoutDetection(demo_voc.root, ["2007/test"])
+    assert isinstance(coco, COCODetection) and coco.classes == CLASSES and len(coco) == 12
+    for index in range(len(coco)):
+        np.testing.assert_allclose(np.array(coco._labels[index]), voc._label_cache[index][:, :5])
+    document = json.load(open(layouts.coco_annotation_file(demo_coco.root, "train2017")))
+    assert len(document["images"]) == 12 and {c["name"] for c in document["categories"]} == set(CLASSES)
+    assert {a["category_id"] for a in document["annotations"]} == set(range(1, len(CLASSES) + 1))
+
+
+def test_config_section_picks_format_root_and_splits(demo_coco):
+    data = {"format": "coco", "root": demo_coco.root, "train_splits": None, "val_splits": None,
+            "on_bad_annotation": "error", "num_workers": 0}
+    assert len(detection_dataset(data, train=True)) == 12
+    with pytest.raises(DataError, match="one split at a time"):
+        detection_dataset(dict(data, val_splits=["val2017", "train2017"]), train=False)
+
+
+def test_existing_set_is_not_overwritten_silently(demo_voc, tmp_path):
+    with pytest.raises(DataError, match="already holds VOC2007.*overwrite"):
+        make_demo_dataset(demo_voc.root, "voc", train=6, test=6, size=64)
+    with pytest.raises(DataError, match="at least 6"):
+        make_demo_dataset(str(tmp_path), "voc", train=5, test=6)
+    with pytest.raises(DataError, match="unknown format 'yolo'"):
+        make_demo_dataset(str(tmp_path), "yolo")
+
+
+@pytest.fixture
+def voc_copy(demo_voc, tmp_path):
+    root = str(tmp_path / "voc")
+    shutil.copytree(demo_voc.root, root)
+    return root
+
+
+def first_test_annotation(root):
+    image_id = open(layouts.voc_split_file(root, 2007, "test")).readline().strip()
+    year = layouts.voc_year_dir(root, 2007)
+    return layouts.voc_annotation_file(year, image_id), layouts.voc_image_file(year, image_id)
+
+
+def edit_xml(path, edit):
+    tree = ET.parse(path)
+    edit(tree.getroot())
+    tree.write(path)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda root: root.find("object/bndbox/xmax").__setattr__("text", "999"), "outside the"),
+    (lambda root: root.find("object/name").__setattr__("text", "dog"), "class 'dog'"),
+    (lambda root: root.find("object/bndbox").remove(root.find("object/bndbox/ymin")), "<bndbox/ymin> is missing"),
+    (lambda root: [root.remove(o) for o in root.findall("object")], "no object"),
+])
+def test_bad_voc_annotation_names_the_file(voc_copy, damage, message):
+    annotation, _ = first_test_annotation(voc_copy)
+    edit_xml(annotation, damage)
+    with pytest.raises(DataError, match=message) as err:
+        VOCLayoutDetection(voc_copy, ["2007/test"])
+    assert annotation in str(err.value)
+
+
+def test_malformed_xml_and_missing_image_name_the_file(voc_copy):
+    annotation, image = first_test_annotation(voc_copy)
+    with open(annotation, "w") as handle:
+        handle.write("<annotation><size>")
+    with pytest.raises(DataError, match="malformed XML") as err:
+        VOCLayoutDetection(voc_copy, ["2007/test"])
+    assert annotation in str(err.value)
+    os.remove(image)
+    with pytest.raises(DataError, match="image is missing") as err:
+        VOCLayoutDetection(voc_copy, ["2007/test"])
+    assert image in str(err.value)
+
+
+def test_skip_policy_counts_and_leaves_out_bad_images(voc_copy, caplog):
+    annotation, _ = first_test_annotation(voc_copy)
+    edit_xml(annotation, lambda root: root.find("object/bndbox/xmin").__setattr__("text", "-5"))
+    dataset = VOCLayoutDetection(voc_copy, ["2007/test"], on_error="skip")
+    assert len(dataset) == 11 and len(dataset.skipped) == 1 and annotation in dataset.skipped[0]
+    assert "skipped 1 image(s)" in caplog.text
+
+
+def test_missing_root_or_split_explains_layout_and_preparation(tmp_path, demo_voc):
+    with pytest.raises(DataError, match="(?s)VOC<year>.*pascal_voc.py"):
+        VOCLayoutDetection(str(tmp_path), ["2007/test"])
+    with pytest.raises(DataError, match="ImageSets/Main/val.txt"):
+        VOCLayoutDetection(demo_voc.root, ["2007/val"])
+    with pytest.raises(DataError, match="YEAR/NAME"):
+        VOCLayoutDetection(demo_voc.root, ["test"])
+    with pytest.raises(DataError, match="(?s)instances_val2017.json.*mscoco.py"):
+        COCOLayoutDetection(str(tmp_path), "val2017")
+
+
+def test_voc_root_may_be_the_devkit_parent(demo_voc, tmp_path):
+    shutil.copytree(demo_voc.root, str(tmp_path / "VOCdevkit"))
+    assert len(VOCLayoutDetection(str(tmp_path), ["2007/trainval"])) == 12
+
+
+@pytest.fixture
+def coco_copy(demo_coco, tmp_path):
+    root = str(tmp_path / "coco")
+    shutil.copytree(demo_coco.root, root)
+    return root
+
+
+def edit_json(path, edit):
+    document = json.load(open(path))
+    edit(document)
+    json.dump(document, open(path, "w"))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: d["annotations"][0].__setitem__("bbox", [90, 10, 40, 10]), "outside the"),
+    (lambda d: d["annotations"][0].__setitem__("bbox", [1, 2, "x", 4]), "four finite numbers"),
+    (lambda d: d["annotations"][0].__setitem__("category_id", 99), "category_id 99"),
+    (lambda d: d["images"][0].__setitem__("file_name", "nowhere.jpg"), "nowhere.jpg: image is missing"),
+])
+def test_bad_coco_annotation_names_the_file(coco_copy, damage, message):
+    path = layouts.coco_annotation_file(coco_copy, "val2017")
+    edit_json(path, damage)
+    with pytest.raises(DataError, match=message) as err:
+        COCOLayoutDetection(coco_copy, "val2017")
+    assert path in str(err.value)
+    skipped = COCOLayoutDetection(coco_copy, "val2017", on_error="skip", skip_empty=False)
+    assert len(skipped) == 11 and len(skipped.skipped) == 1
+
+
+def test_coco_file_that_is_not_json_names_the_file(coco_copy):
+    path = layouts.coco_annotation_file(coco_copy, "val2017")
+    with open(path, "w") as handle:
+        handle.write("{not json")
+    with pytest.raises(DataError, match="not a COCO annotation file") as err:
+        COCOLayoutDetection(coco_copy, "val2017")
+    assert path in str(err.value)
+
+
+def test_make_demo_data_script_writes_set_and_report(tmp_path):
+    import subprocess
+    import sys
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "make_demo_data.py")
+    command = [sys.executable, script, "--out", str(tmp_path / "d"), "--format", "coco", "--train", "6", "--test",
+               "6", "--size", "48", "--report", str(tmp_path / "stats.md")]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = (tmp_path / "stats.md").read_text()
+    assert "--format coco" in report and "train2017" in report and "difficult" not in report
+    assert len(os.listdir(tmp_path / "d" / "val2017")) == 6
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 2 and "already holds" in again.stderr and "Traceback" not in again.stderr

@@ -32,7 +32,7 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
 
 
 def test_voc_layout_boxes_inside_images_every_class_in_both_splits(demo_voc):
-    year = os.path.join(demo_voc.root, "VOC2007")
+    year = os.path.join(demo_voc.root, "VOCdevkit", "VOC2007")
     for split, stats in zip(("trainval", "test"), demo_voc.splits):
         ids = open(os.path.join(year, "ImageSets", "Main", split + ".txt")).read().split()
         assert len(ids) == stats.images == 12
@@ -48,14 +48,14 @@ def test_voc_layout_boxes_inside_images_every_class_in_both_splits(demo_voc):
                 difficult += int(obj.findtext("difficult"))
         assert set(names) == set(CLASSES)
         assert difficult == stats.difficult and len(names) == sum(stats.objects.values())
-    assert layouts.read_classes(demo_voc.root) == CLASSES
+    assert layouts.read_classes(layouts.voc_root(demo_voc.root)) == CLASSES
 
 
 def test_gluoncv_voc_detection_reads_the_demo_set(demo_voc):
     class ShapesVOC(VOCDetection):
         CLASSES = CLASSES
 
-    plain = ShapesVOC(root=demo_voc.root, splits=[(2007, "test")])
+    plain = ShapesVOC(root=os.path.join(demo_voc.root, "VOCdevkit"), splits=[(2007, "test")])
     ours = VOCLayoutDetection(demo_voc.root, ["2007/test"])
     assert len(plain) == len(ours) == 12 and ours.classes == CLASSES
     for index in range(len(ours)):
@@ -84,7 +84,7 @@ def test_config_section_picks_format_root_and_splits(demo_coco):
 
 
 def test_existing_set_is_not_overwritten_silently(demo_voc, tmp_path):
-    with pytest.raises(DataError, match="already holds VOC2007.*overwrite"):
+    with pytest.raises(DataError, match="already holds VOCdevkit.*overwrite"):
         make_demo_dataset(demo_voc.root, "voc", train=6, test=6, size=64)
     with pytest.raises(DataError, match="at least 6"):
         make_demo_dataset(str(tmp_path), "voc", train=5, test=6)
@@ -100,6 +100,7 @@ def voc_copy(demo_voc, tmp_path):
 
 
 def first_test_annotation(root):
+    root = layouts.voc_root(root)
     image_id = open(layouts.voc_split_file(root, 2007, "test")).readline().strip()
     year = layouts.voc_year_dir(root, 2007)
     return layouts.voc_annotation_file(year, image_id), layouts.voc_image_file(year, image_id)
@@ -157,9 +158,10 @@ def test_missing_root_or_split_explains_layout_and_preparation(tmp_path, demo_vo
         COCOLayoutDetection(str(tmp_path), "val2017")
 
 
-def test_voc_root_may_be_the_devkit_parent(demo_voc, tmp_path):
-    shutil.copytree(demo_voc.root, str(tmp_path / "VOCdevkit"))
-    assert len(VOCLayoutDetection(str(tmp_path), ["2007/trainval"])) == 12
+def test_voc_root_may_be_the_devkit_or_its_parent(demo_voc):
+    devkit = os.path.join(demo_voc.root, "VOCdevkit")
+    assert layouts.voc_root(demo_voc.root) == devkit and layouts.voc_root(devkit) == devkit
+    assert len(VOCLayoutDetection(devkit, ["2007/trainval"])) == 12
 
 
 @pytest.fixture

@@ -84,7 +84,8 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
     Parameters
     ----------
     out : str
-        Folder to write; it becomes the data set's root (``out/VOC2007/...`` or ``out/annotations/...``).
+        Folder to write; it becomes the data set's root (``out/VOCdevkit/VOC2007/...``, as in VOC's archives, or
+        ``out/annotations/...``).
     format : {'voc', 'coco'}
         VOC: ``trainval`` and ``test`` splits of ``VOC2007`` with ``difficult`` flags. COCO: ``train2017`` and
         ``val2017``.
@@ -113,8 +114,14 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
     if size < 32:
         raise DataError("size={}: images need at least 32 pixels a side".format(size))
     _prepare_out(out, format, overwrite)
-    layouts.write_classes(out, CLASSES)
-    writer = _VOCWriter(out) if format == "voc" else _COCOWriter(out)
+    if format == "voc":
+        devkit = os.path.join(out, "VOCdevkit")
+        os.makedirs(devkit)
+        layouts.write_classes(devkit, CLASSES)
+        writer = _VOCWriter(devkit)
+    else:
+        layouts.write_classes(out, CLASSES)
+        writer = _COCOWriter(out)
     stats = []
     offset = 0
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
@@ -145,7 +152,7 @@ def _draw(job: Tuple[int, int, int, int]) -> Tuple[bytes, int, int, List[SceneOb
 
 
 def _prepare_out(out: str, format: str, overwrite: bool) -> None:
-    owned = ["VOC2007"] if format == "voc" else ["annotations", *SPLITS["coco"]]
+    owned = ["VOCdevkit"] if format == "voc" else ["annotations", *SPLITS["coco"]]
     present = [name for name in owned if os.path.exists(os.path.join(out, name))]
     if present and not overwrite:
         raise DataError("{} already holds {}; pass overwrite=True (--overwrite) to replace it".format(

@@ -38,6 +38,6 @@ def plot_samples(dataset, out: str, indices: Sequence[int], columns: int = 4, ti
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    figure.savefig(out, dpi=110)
+    figure.savefig(out, dpi=80)
     plt.close(figure)
     return out

@@ -26,6 +26,11 @@ def check_contexts(config: dict) -> List[Tuple[str, str]]:
     return []
 
 
+def net_context(net: mx.gluon.Block) -> mx.Context:
+    """The device of ``net``'s first parameter (where an input for it must live)."""
+    return next(iter(net.collect_params().values())).list_ctx()[0]
+
+
 def contexts(names: Sequence[str]) -> List[mx.Context]:
     """MXNet contexts for ``['cpu']`` or ``['gpu0', 'gpu1']``."""
     return [mx.cpu() if n == "cpu" else mx.gpu(int(_DEVICE.match(n).group(2))) for n in names]

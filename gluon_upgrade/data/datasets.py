@@ -275,7 +275,7 @@ def _report_skipped(dataset, skipped: Sequence[str]) -> None:
                     "\n".join(skipped[:5]))
 
 
-def detection_dataset(data: dict, train: bool, transform=None, classes: Optional[Sequence[str]] = None):
+def detection_dataset(data: dict, train: bool):
     """The training or validation set a config's ``data`` section names.
 
     Parameters
@@ -284,10 +284,6 @@ def detection_dataset(data: dict, train: bool, transform=None, classes: Optional
         A validated ``data`` config section (``FIELDS``).
     train : bool
         The training splits (COCO: images without objects left out) or the validation splits.
-    transform : callable, optional
-        GluonCV detection transform.
-    classes : sequence of str, optional
-        Expected classes (default: the data set's own).
 
     Returns
     -------
@@ -298,8 +294,8 @@ def detection_dataset(data: dict, train: bool, transform=None, classes: Optional
     key = "train" if train else "val"
     splits = data[key + "_splits"] or DEFAULT_SPLITS[fmt][key]
     if fmt == "voc":
-        return VOCLayoutDetection(root, splits, classes, transform, data["on_bad_annotation"])
+        return VOCLayoutDetection(root, splits, on_error=data["on_bad_annotation"])
     if len(splits) != 1:
         raise DataError("data.{}_splits: a COCO data set is read one split at a time, got {}".format(
             key, list(splits)))
-    return COCOLayoutDetection(root, splits[0], classes, transform, data["on_bad_annotation"], skip_empty=train)
+    return COCOLayoutDetection(root, splits[0], on_error=data["on_bad_annotation"], skip_empty=train)

@@ -6,7 +6,6 @@ give the same bytes whatever the number of worker processes.
 import json
 import os
 import shutil
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -35,16 +34,15 @@ class SplitStats:
 
     name: str
     images: int = 0
-    objects: Dict[str, int] = field(default_factory=dict)
+    objects: Dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLASSES, 0))
     difficult: int = 0
     truncated: int = 0
 
     def add(self, objects: List[SceneObject]) -> None:
         """Count one image's objects."""
         self.images += 1
-        counts = Counter(self.objects)
-        counts.update(obj.name for obj in objects)
-        self.objects = {name: counts[name] for name in CLASSES}
+        for obj in objects:
+            self.objects[obj.name] += 1
         self.difficult += sum(obj.difficult for obj in objects)
         self.truncated += sum(obj.truncated for obj in objects)
 

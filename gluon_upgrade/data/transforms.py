@@ -13,6 +13,7 @@ from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
 from mxnet.gluon import Block
 
 from ..errors import UpgradeError
+from ..runtime import net_context
 
 FAMILIES = ("ssd", "yolo3")
 
@@ -47,7 +48,7 @@ def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: i
     """
     if family(net) == "ssd":
         with autograd.train_mode():
-            _, _, anchors = net(mx.nd.zeros((1, 3, size, size), ctx=_context(net)))
+            _, _, anchors = net(mx.nd.zeros((1, 3, size, size), ctx=net_context(net)))
         transform = SSDDefaultTrainTransform(size, size, anchors.as_in_context(mx.cpu()))
         batchify = Tuple(Stack(), Stack(), Stack())
     else:
@@ -55,7 +56,3 @@ def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: i
         batchify = Tuple(*([Stack() for _ in range(6)] + [Pad(axis=0, pad_val=-1)]))
     return gluon.data.DataLoader(dataset.transform(transform), batch_size, shuffle=True, batchify_fn=batchify,
                                  last_batch="rollover", num_workers=num_workers)
-
-
-def _context(net: Block) -> mx.Context:
-    return next(iter(net.collect_params().values())).list_ctx()[0]

@@ -4,6 +4,7 @@ from typing import List, Sequence
 import mxnet as mx
 from mxnet.gluon import Block, SymbolBlock
 
+from ..runtime import net_context
 from ..verify import run_inference
 
 
@@ -24,7 +25,6 @@ def save_network(net: Block, prefix: str, symbolic: bool, input_shape: Sequence[
         return [prefix + ".params"]
     if not isinstance(net, SymbolBlock):
         net.hybridize()
-        ctx = next(iter(net.collect_params().values())).list_ctx()[0]
-        run_inference(net, mx.nd.zeros(tuple(input_shape), ctx=ctx))
+        run_inference(net, mx.nd.zeros(tuple(input_shape), ctx=net_context(net)))
     net.export(prefix, epoch=0)
     return [prefix + "-symbol.json", prefix + "-0000.params"]

@@ -32,8 +32,9 @@ demo: demo-data
 	$(PY) scripts/upgrade.py --model ssd_512_resnet50_v1_voc --random-init --layers last3 \
 		--verify --report results/demo/upgrade_ssd512.json
 
-bench: $(STAMP)
+bench: $(STAMP) demo-data
 	$(PY) benchmarks/bench_upgrade.py
+	$(PY) benchmarks/bench_train_loop.py --config configs/demo/ssd_voc.yaml --set model.data_shape=160
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -25,6 +25,7 @@ setup(
     extras_require={
         "cpu": ["mxnet==1.9.1"],
         "cu112": ["mxnet-cu112==1.9.1"],
-        "test": ["pytest"],
+        "tensorboard": ["tensorboardX"],
+        "test": ["pytest", "tensorboardX"],
     },
 )

@@ -3,9 +3,11 @@ import glob
 import os
 
 import pytest
+import yaml
 
-from gluon_upgrade.config.loader import config_from_dict, dump_config, load_config
+from gluon_upgrade.config.loader import config_from_dict, load_config
 from gluon_upgrade.errors import ConfigError
+from gluon_upgrade.training.dry_run import dry_run
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -15,12 +17,18 @@ def write(path, text):
     return str(path)
 
 
-def test_every_bundled_config_loads():
-    paths = sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True))
-    assert paths
-    for path in paths:
-        config = load_config(path)
-        assert config.model.name and config.data.format in ("voc", "coco")
+CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.relpath(p, os.path.join(ROOT, "configs")))
+def test_every_bundled_config_passes_the_dry_run(path):
+    config = load_config(path)
+    text = dry_run(config)
+    header, body = text.split("\n", 1)
+    assert yaml.safe_load(body) == config
+    assert isinstance(config.train.epochs, int) and all(isinstance(d, int) for d in config.train.lr_decay_epoch)
+    deformable = int(header.split(" parameters, ")[1].split()[0])
+    assert deformable == (0 if config.model.mode == "baseline" else 3), header
 
 
 def test_base_is_merged_section_by_section():
@@ -63,8 +71,19 @@ def test_error_in_a_base_file_names_the_base(tmp_path):
     ("data: {val_splits: 2007/test}", "data.val_splits must be a list"),
     ("model: {mode: upgraded}", "model.mode must be one of baseline, dcn_scratch, upgrade"),
     ("model: [a, b]", "model must be a mapping of keys"),
-    ("ctx: [cpu, gpu0]", "ctx is either \\[cpu\\] or a list of GPUs"),
-    ("ctx: [tpu0]", "ctx entries must read cpu or gpuN"),
+    ("ctx: [cpu, gpu0]", "ctx is \\[cpu\\], a list of distinct GPUs or a list of distinct CPUs"),
+    ("ctx: [gpu1, gpu1]", "ctx is \\[cpu\\], a list of distinct GPUs"),
+    ("ctx: [tpu0]", "ctx entries must read cpu, cpuN or gpuN"),
+    ("train: {lr: -0.1}", "bad.yaml: train.lr must be > 0, got -0.1"),
+    ("train: {epochs: 10, lr_decay_epoch: [8, 12]}", "train.lr_decay_epoch entries must be below train.epochs \\(10\\)"),
+    ("train: {epochs: 10, lr_decay_epoch: [8, 4]}", "train.lr_decay_epoch must be strictly increasing"),
+    ("train: {epochs: 10, warmup_epochs: 10}", "train.warmup_epochs must be below train.epochs"),
+    ("train: {epochs: 10, warmup_epochs: 3, lr_decay_epoch: [2]}", "entries must come after the warm-up"),
+    ("train: {amp: true}", "train.amp needs GPUs"),
+    ("train: {kvstore: dist}", "train.kvstore must be one of device, local, dist_sync, dist_device_sync, horovod"),
+    ("train: {lr_decay_epochs: [2]}", "unknown key 'train.lr_decay_epochs'; did you mean 'train.lr_decay_epoch'\\?"),
+    ("model: {mode: upgrade}", "model.mode upgrade needs the trained standard network"),
+    ("train: {fine_tune_of: nowhere.yaml}", "train.fine_tune_of: baseline config .*nowhere.yaml not found"),
     ("eval: {metric: coco}", "coco needs COCO-layout data"),
     ("- a list", "a config is a mapping"),
     ("model: {name: [unclosed", "not valid YAML"),
@@ -87,6 +106,6 @@ def test_base_cycle_and_missing_files(tmp_path):
 
 def test_resolved_config_round_trips_through_yaml(tmp_path):
     config = load_config(os.path.join(ROOT, "configs", "demo", "ssd_coco.yaml"))
-    again = load_config(write(tmp_path / "resolved.yaml", dump_config(config)))
+    again = load_config(write(tmp_path / "resolved.yaml", config.to_yaml()))
     assert again == config
     assert config_from_dict(dict(config)) == config

@@ -110,10 +110,10 @@ def test_train_and_val_batches_from_gluoncv_transforms(demo_voc, name):
 
 def test_evaluate_config_loads_weights_saved_after_an_upgrade(demo_voc, tmp_path):
     dataset = VOCLayoutDetection(demo_voc.root, ["2007/test"])
-    upgraded = build_network(demo_config(demo_voc.root, mode="upgrade").model, dataset.classes, [mx.cpu()])
+    upgraded = build_network(demo_config(demo_voc.root, mode="dcn_scratch").model, dataset.classes, [mx.cpu()])
     weights = str(tmp_path / "upgraded.params")
     upgraded.save_parameters(weights)
-    report = evaluate_config(demo_config(demo_voc.root, mode="upgrade"), weights, progress=False)
+    report = evaluate_config(demo_config(demo_voc.root, mode="dcn_scratch"), weights, progress=False)
     assert report.images == 12 and set(report.result.per_class) == set(dataset.classes)
     with pytest.raises(UpgradeError, match="does not fit"):
         evaluate_config(demo_config(demo_voc.root, mode="baseline"), weights, progress=False)

@@ -10,6 +10,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from ..errors import ConfigError
+from ..training.schedule import fine_tune_decays, fine_tune_epochs
 from .schema import Config, Origins, validate
 from .sections import CHECKS, SCHEMA
 
@@ -43,31 +44,55 @@ def load_config(path: str, overrides: Sequence[str] = ()) -> Config:
     >>> cfg.eval.batch_size  # doctest: +SKIP
     4
     """
+    return _load(path, overrides, ())
+
+
+def _load(path: str, overrides: Sequence[str], fine_tunes: Tuple[str, ...]) -> Config:
     origins: Origins = {}
     raw = _read_with_bases(path, origins, ())
     for entry in overrides:
         _apply_override(raw, entry, origins)
+    _apply_fine_tune_rule(raw, origins, fine_tunes + (os.path.realpath(path),))
     return validate(raw, SCHEMA, origins, path, CHECKS)
 
 
 def config_from_dict(raw: Mapping[str, Any], source: str = "<dict>") -> Config:
     """Validate a config given as a dict (``_base_`` not allowed), as ``load_config`` does a file."""
     origins: Origins = {}
-    _note_origins(dict(raw), (), source, origins)
-    return validate(copy.deepcopy(dict(raw)), SCHEMA, origins, source, CHECKS)
+    raw = copy.deepcopy(dict(raw))
+    _note_origins(raw, (), source, origins)
+    _apply_fine_tune_rule(raw, origins, ())
+    return validate(raw, SCHEMA, origins, source, CHECKS)
 
 
-def dump_config(config: Mapping[str, Any]) -> str:
-    """The config as YAML, keys in schema order."""
-    return yaml.safe_dump(_plain(config), sort_keys=False, default_flow_style=None)
+def _apply_fine_tune_rule(raw: Dict[str, Any], origins: Origins, chain: Tuple[str, ...]) -> None:
+    """Fill ``train.epochs`` and ``train.lr_decay_epoch`` of a fine-tune from its baseline config.
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    ``train.fine_tune_of`` is read relative to the file that set it (to the working folder when a ``--set`` or
+    a dict did) and rewritten as an absolute path, so a saved config loads the same from anywhere.
+    """
+    train = raw.get("train")
+    if not isinstance(train, dict) or not isinstance(train.get("fine_tune_of"), str):
+        return
+    source = origins.get(("train", "fine_tune_of"), "")
+    folder = os.path.dirname(source) if os.path.isfile(source) else ""
+    baseline_path = os.path.abspath(os.path.join(folder, train["fine_tune_of"]))
+    train["fine_tune_of"] = baseline_path
+    if train.get("epochs") is not None and train.get("lr_decay_epoch") is not None:
+        return
+    where = "{}: train.fine_tune_of".format(source)
+    if not os.path.isfile(baseline_path):
+        raise ConfigError("{}: baseline config {} not found".format(where, baseline_path))
+    if os.path.realpath(baseline_path) in chain:
+        raise ConfigError("{}: fine-tune cycle through {}".format(where, baseline_path))
+    baseline = _load(baseline_path, (), chain)
+    rule = "the paper's fine-tune rule applied to {} ({} epochs)".format(baseline_path, baseline.train.epochs)
+    if train.get("epochs") is None:
+        train["epochs"] = fine_tune_epochs(baseline.train.epochs)
+        origins[("train", "epochs")] = rule
+    if train.get("lr_decay_epoch") is None and isinstance(train["epochs"], int):
+        train["lr_decay_epoch"] = fine_tune_decays(train["epochs"])
+        origins[("train", "lr_decay_epoch")] = rule
 
 
 def _read_with_bases(path: str, origins: Origins, chain: Tuple[str, ...]) -> Dict[str, Any]:

@@ -7,6 +7,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+import yaml
+
 from ..errors import ConfigError
 
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list"}
@@ -74,6 +76,18 @@ class Config(dict):
             return self[name]
         except KeyError:
             raise AttributeError("config has no key '{}' (keys: {})".format(name, ", ".join(self))) from None
+
+    def to_yaml(self) -> str:
+        """The config as YAML, keys in schema order."""
+        return yaml.safe_dump(_plain(self), sort_keys=False, default_flow_style=None)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def validate(raw: Mapping[str, Any], schema: Schema, origins: Origins, default_source: str,

@@ -4,7 +4,8 @@ from typing import List, Tuple
 from .. import runtime
 from ..data.datasets import FIELDS as DATA_FIELDS
 from ..evaluation.evaluate import FIELDS as EVAL_FIELDS
-from ..models.build import FIELDS as MODEL_FIELDS
+from ..models.build import FIELDS as MODEL_FIELDS, check_upgrade_source
+from ..training import distributed, loop, optim, schedule
 from .schema import CrossCheck
 
 SCHEMA = {
@@ -12,6 +13,7 @@ SCHEMA = {
     "model": MODEL_FIELDS,
     "data": DATA_FIELDS,
     "eval": EVAL_FIELDS,
+    "train": {**schedule.FIELDS, **optim.FIELDS, **loop.FIELDS, **distributed.FIELDS},
 }
 """Top-level keys and sections of every config."""
 
@@ -22,4 +24,5 @@ def _check_metric(config: dict) -> List[Tuple[str, str]]:
     return []
 
 
-CHECKS: Tuple[CrossCheck, ...] = (runtime.check_contexts, _check_metric)
+CHECKS: Tuple[CrossCheck, ...] = (runtime.check_contexts, _check_metric, check_upgrade_source, schedule.check_schedule,
+                                   loop.check_amp)

@@ -6,6 +6,7 @@ to boxes; YOLOv3: its six target arrays plus the padded boxes).
 from mxnet import autograd, gluon
 import mxnet as mx
 from gluoncv.data.batchify import Pad, Stack, Tuple
+from gluoncv.data.sampler import SplitSampler
 from gluoncv.data.transforms.presets.ssd import SSDDefaultTrainTransform, SSDDefaultValTransform
 from gluoncv.data.transforms.presets.yolo import YOLO3DefaultTrainTransform
 from gluoncv.model_zoo.ssd import SSD
@@ -40,11 +41,15 @@ def val_loader(dataset, size: int, batch_size: int, num_workers: int = 0) -> glu
                                  num_workers=num_workers)
 
 
-def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: int = 0) -> gluon.data.DataLoader:
+def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: int = 0, num_parts: int = 1,
+                 part_index: int = 0) -> gluon.data.DataLoader:
     """Shuffled batches with GluonCV's default augmentation and targets for ``net``'s family.
 
     SSD batches are ``(images, class targets, box targets)``; YOLOv3 batches are ``(images, objectness,
-    center, scale, weight, class targets, ground-truth boxes)``. The last incomplete batch rolls over.
+    center, scale, weight, class targets, ground-truth boxes)``. The data set is cut into ``num_parts``
+    contiguous parts (one per distributed worker) and only part ``part_index`` is read. Every epoch has
+    ``len(part) // batch_size`` full batches; the images left over are dropped (different ones each epoch), so
+    all workers take the same number of steps.
     """
     if family(net) == "ssd":
         with autograd.train_mode():
@@ -54,5 +59,6 @@ def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: i
     else:
         transform = YOLO3DefaultTrainTransform(size, size, net)
         batchify = Tuple(*([Stack() for _ in range(6)] + [Pad(axis=0, pad_val=-1)]))
-    return gluon.data.DataLoader(dataset.transform(transform), batch_size, shuffle=True, batchify_fn=batchify,
-                                 last_batch="rollover", num_workers=num_workers)
+    sampler = gluon.data.BatchSampler(SplitSampler(len(dataset), num_parts, part_index), batch_size, "discard")
+    return gluon.data.DataLoader(dataset.transform(transform), batch_sampler=sampler, batchify_fn=batchify,
+                                 num_workers=num_workers)

@@ -3,6 +3,8 @@ import time
 from dataclasses import dataclass
 from typing import List, Mapping, Optional
 
+import mxnet as mx
+
 from ..data.datasets import detection_dataset
 from ..errors import ConfigError
 from ..models.build import build_network, input_size
@@ -31,6 +33,19 @@ class EvalReport:
                           "skipped": self.skipped, "seconds": round(self.seconds, 3), **self.result.to_dict()})
 
 
+def config_metric(config: Mapping) -> str:
+    """``eval.metric``, or the paper's metric for the data layout."""
+    return config["eval"]["metric"] or default_metric(config["data"]["format"])
+
+
+def evaluate_with(config: Mapping, net, dataset, ctx: List[mx.Context], progress: bool = True) -> MetricResult:
+    """Score ``net`` on ``dataset`` with the config's ``eval`` settings, input size and loader workers."""
+    settings = config["eval"]
+    return evaluate(net, dataset, config_metric(config), input_size(config["model"]), settings["batch_size"], ctx,
+                    config["data"]["num_workers"], settings["nms_thresh"], settings["nms_topk"],
+                    settings["iou_thresh"], progress)
+
+
 def evaluate_config(config: Mapping, weights: Optional[str] = None, progress: bool = True) -> EvalReport:
     """Build the config's network, load ``weights`` into it (after any upgrade), and score it on
     ``data.val_splits`` with ``eval.metric``.
@@ -52,9 +67,6 @@ def evaluate_config(config: Mapping, weights: Optional[str] = None, progress: bo
     if weights:
         load_weights(net, weights, "{} in mode {}".format(model["name"], model["mode"]), ctx)
     net.hybridize(static_alloc=True, static_shape=True)
-    settings = config["eval"]
-    result = evaluate(net, dataset, settings["metric"] or default_metric(config["data"]["format"]),
-                      input_size(model), settings["batch_size"], ctx, config["data"]["num_workers"],
-                      settings["nms_thresh"], settings["nms_topk"], settings["iou_thresh"], progress)
+    result = evaluate_with(config, net, dataset, ctx, progress)
     return EvalReport(result=result, model=model["name"], mode=model["mode"], weights=weights or model["weights"],
                       images=len(dataset), skipped=list(dataset.skipped), seconds=time.perf_counter() - start)

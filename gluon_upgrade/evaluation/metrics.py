@@ -136,7 +136,7 @@ class COCOMetric:
             evaluator.summarize()
         # pycocotools writes -1 where a number is undefined (no ground truth in that area range).
         values = {key: float(evaluator.stats[i]) if evaluator.stats[i] >= 0 else float("nan")
-                  for i, key in enumerate(_COCO_STATS)}
+                  for i, key in enumerate(COCO_VALUES)}
         # precision: (IoU thresholds, recall points, classes, area ranges, max detections); area 'all', 100 dets.
         precision = evaluator.eval["precision"][:, :, :, 0, -1]
         per_class = {}
@@ -158,8 +158,11 @@ def _results(coco, detections: List[dict]):
     return empty
 
 
-_COCO_STATS = ("map", "map50", "map75", "map_small", "map_medium", "map_large")
+COCO_VALUES = ("map", "map50", "map75", "map_small", "map_medium", "map_large")
 """The first six of ``COCOeval.stats``, in its order."""
+
+VALUES = {"voc07": ("map",), "voc": ("map",), "coco": COCO_VALUES}
+"""The keys of ``MetricResult.values`` for each metric."""
 
 
 def make_metric(name: str, dataset, input_size: Optional[int], iou_thresh: float = 0.5):

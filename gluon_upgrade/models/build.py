@@ -1,6 +1,6 @@
 """Build the network a config's ``model`` section describes: zoo architecture, classes, weights, mode."""
 import warnings
-from typing import List, Mapping, Sequence
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import mxnet as mx
 from mxnet.gluon import Block
@@ -33,12 +33,21 @@ FIELDS = {
 """The ``model`` section of a config."""
 
 
+def check_upgrade_source(config: dict) -> List[Tuple[str, str]]:
+    """Cross-key check: an upgrade starts from trained weights (a file or GluonCV's zoo)."""
+    model = config["model"]
+    if model["mode"] == "upgrade" and not (model["weights"] or model["pretrained"]):
+        return [("model.mode", "upgrade needs the trained standard network: model.weights (a .params file) or "
+                               "model.pretrained: true (GluonCV's zoo)")]
+    return []
+
+
 def input_size(model: Mapping) -> int:
     """The network's square input side: ``model.data_shape`` or the one its name implies."""
     return model["data_shape"] or default_input_shape(model["name"])[-1]
 
 
-def build_network(model: Mapping, classes: Sequence[str], ctx: List[mx.Context]) -> Block:
+def build_network(model: Mapping, classes: Optional[Sequence[str]], ctx: List[mx.Context]) -> Block:
     """Build, initialise and (for ``dcn_scratch`` and ``upgrade``) upgrade the network of a ``model`` section.
 
     The standard-convolution network is built from GluonCV's zoo with the data set's ``classes`` (a zoo head
@@ -51,8 +60,8 @@ def build_network(model: Mapping, classes: Sequence[str], ctx: List[mx.Context])
     ----------
     model : mapping
         A validated ``model`` config section (``FIELDS``).
-    classes : sequence of str
-        The data set's class names.
+    classes : sequence of str or None
+        The data set's class names; None keeps the zoo model's (VOC or COCO).
     ctx : list of mxnet.Context
         Where the parameters live.
 
@@ -64,7 +73,7 @@ def build_network(model: Mapping, classes: Sequence[str], ctx: List[mx.Context])
     check_model_name(model["name"])
     accepted = signature_args(model["name"])
     kwargs = {}
-    if "classes" in accepted:
+    if "classes" in accepted and classes is not None:
         kwargs["classes"] = list(classes)
     if "pretrained_base" in accepted:
         kwargs["pretrained_base"] = model["pretrained_base"] and not model["pretrained"] and not model["weights"]
@@ -76,10 +85,10 @@ def build_network(model: Mapping, classes: Sequence[str], ctx: List[mx.Context])
         warnings.simplefilter("ignore")
         net.initialize(ctx=ctx)
     net.collect_params().reset_ctx(ctx)
-    if tuple(net.classes) != tuple(classes):
+    if classes is not None and tuple(net.classes) != tuple(classes):
         net.reset_class(list(classes))
     if model["weights"]:
-        load_weights(net, model["weights"], "{} ({} classes)".format(model["name"], len(classes)), ctx)
+        load_weights(net, model["weights"], "{} ({} classes)".format(model["name"], len(net.classes)), ctx)
     else:
         size = input_size(model)
         # One forward pass resolves the shapes deferred initialisation left open (surgery and saving need them).

@@ -1,0 +1,346 @@
+"""The training run: build from a config, train epoch by epoch, evaluate, checkpoint, resume."""
+import logging
+import math
+import os
+import random
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Mapping, Optional
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd
+from tqdm import tqdm
+
+from ..config.schema import Field
+from ..data.datasets import detection_dataset
+from ..data.transforms import train_loader
+from ..errors import ConfigError, GluonUpgradeError
+from ..evaluation.from_config import config_metric, evaluate_with
+from ..evaluation.metrics import VALUES
+from ..models.build import build_network, input_size
+from ..models.zoo import load_weights
+from ..runtime import contexts
+from . import rundir as files
+from .distributed import broadcast, connect, fingerprint, worker_contexts, Worker
+from .losses import detector_losses
+from .optim import make_trainer, set_multipliers
+from .rundir import RunDir, metrics_writer
+from .schedule import Schedule, require_epochs
+
+FIELDS = {
+    "val_interval": Field(1, "evaluate every N epochs (and after the last)", int, minimum=1),
+    "log_interval": Field(50, "iterations between loss lines in the log file", int, minimum=1),
+    "hybridize": Field(True, "hybridize the network (static graph; faster)", bool),
+    "amp": Field(False, "mixed precision with MXNet's AMP (float16; GPU only)", bool),
+    "tensorboard": Field(False, "also write TensorBoard event files beside metrics.csv (needs tensorboardX)", bool),
+}
+"""The run keys of the ``train`` section."""
+
+logger = logging.getLogger("gluon_upgrade.train")
+
+
+class TrainingError(GluonUpgradeError):
+    """A run that cannot go on (a non-finite loss); the message says where it stopped and what was kept."""
+
+
+def check_amp(config: dict) -> list:
+    """Cross-key check: AMP only on GPUs."""
+    if config["train"]["amp"] and config["ctx"] == ["cpu"]:
+        return [("train.amp", "needs GPUs (ctx: [gpu0, ...]); MXNet's AMP has no float16 CPU kernels")]
+    return []
+
+
+@dataclass
+class RunResult:
+    """What a run did: its folder, the epochs it has completed and its metrics rows."""
+
+    output: str
+    epoch: int
+    best_map: Optional[float]
+    best_epoch: Optional[int]
+    rows: List[dict] = field(default_factory=list)
+
+
+def train(config: Mapping, output: str, resume: bool = False, progress: bool = True) -> RunResult:
+    """Train the network a config describes, writing the run directory ``output``.
+
+    The directory holds ``config.yaml``, ``metrics.csv`` (a row per epoch; row 0 is the upgraded network
+    before fine-tuning), ``log.txt``, ``last.params`` + ``last.states`` (every epoch) and ``best.params`` (by
+    validation mAP), all written crash-safe (see ``rundir``). Ctrl-C or SIGTERM saves ``interrupted.params``
+    and re-raises ``KeyboardInterrupt``.
+
+    Parameters
+    ----------
+    config : Config
+        A validated config (``load_config``).
+    output : str
+        The run directory.
+    resume : bool
+        Continue the run in ``output`` after its last complete epoch, with its schedule and optimizer state.
+    progress : bool
+        Show progress bars.
+
+    Raises
+    ------
+    TrainingError
+        A non-finite loss (the last complete epoch's checkpoint is kept).
+    GluonUpgradeError
+        Bad config, data or weights, or ``output`` holding a run that ``resume`` was not asked to continue.
+    """
+    require_epochs(config)
+    worker = connect(config["train"]["kvstore"])
+    run = RunDir(output)
+    state = _start(run, config, resume, worker)
+    with _log_to(run, worker), _stop_on_sigterm():
+        return _Run(config, run, worker, state, progress).fit()
+
+
+def _start(run: RunDir, config: Mapping, resume: bool, worker: Worker) -> Optional[dict]:
+    if not resume:
+        if worker.chief:
+            run.create(config.to_yaml())
+        _barrier(worker)
+        return None
+    if not run.holds_run():
+        raise ConfigError("--resume: {} holds no run (no {})".format(run.path, files.CONFIG))
+    state = run.recover() if worker.chief else None
+    _barrier(worker)
+    return state if worker.chief else run.read_state()
+
+
+def _barrier(worker: Worker) -> None:
+    if worker.parameter_server:
+        worker.kvstore._barrier()
+
+
+@contextmanager
+def _log_to(run: RunDir, worker: Worker) -> Iterator[None]:
+    os.makedirs(run.path, exist_ok=True)
+    name = files.LOG if worker.chief else "log.rank{}.txt".format(worker.rank)
+    handler = logging.FileHandler(run.file(name), encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """A job scheduler's SIGTERM stops the run as Ctrl-C does (weights saved) before its SIGKILL comes."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def seed_epoch(seed: int, epoch: int) -> None:
+    """Seed Python, NumPy and MXNet for one epoch, so a resumed run draws the same data order."""
+    value = (seed * 100003 + epoch) % (2 ** 31)
+    random.seed(value)
+    np.random.seed(value)
+    mx.random.seed(value)
+
+
+class _Run:
+    def __init__(self, config: Mapping, run: RunDir, worker: Worker, state: Optional[dict], progress: bool):
+        self.config, self.run, self.worker, self.progress = config, run, worker, progress
+        self.train_cfg = config["train"]
+        self.state = state or {"epoch": 0, "best_map": None, "best_epoch": None}
+        self.ctx = worker_contexts(worker, contexts(config["ctx"]))
+        self.size = input_size(config["model"])
+        self.tensorboard = _tensorboard(run.path) if self.train_cfg["tensorboard"] and worker.chief else None
+        if self.train_cfg["amp"]:
+            from mxnet.contrib import amp
+            amp.init()
+        seed_epoch(config["seed"], 0)
+        self.train_set = detection_dataset(config["data"], train=True)
+        self.val_set = detection_dataset(config["data"], train=False) if worker.chief else None
+        self.net = self._network(state)
+        self.losses = detector_losses(self.net)
+        self.batch = self._worker_batch()
+        self.loader = train_loader(self.train_set, self.net, self.size, self.batch, config["data"]["num_workers"],
+                                   worker.count, worker.rank)
+        if len(self.loader) == 0:
+            raise ConfigError("train.batch_size: {} images per worker, but a worker's share of the training set "
+                              "has {} images".format(self.batch, len(self.train_set) // worker.count))
+        self.schedule = Schedule(self.train_cfg, len(self.loader))
+        offsets = set_multipliers(self.net, self.train_cfg)
+        self.trainer = make_trainer(self.net, self.train_cfg, worker)
+        if self.train_cfg["amp"]:
+            from mxnet.contrib import amp
+            amp.init_trainer(self.trainer)
+        if state:
+            self.trainer.load_states(run.file(files.STATES))
+        self.metric_keys = VALUES[config_metric(config)]
+        self.columns = (["epoch", "lr", "train_loss"] + list(self.losses.parts) + list(self.metric_keys)
+                        + ["seconds", "images_per_second", "eval_seconds"])
+        self.rows = [dict(r) for r in run.read_metrics(self.state["epoch"])] if state else []
+        logger.info("%s %s: %d training images (%d per worker x %d workers), %d iterations of %d images per epoch"
+                    ", %d deformable offset branches", config["model"]["name"], config["model"]["mode"],
+                    len(self.train_set), len(self.train_set) // worker.count, worker.count, len(self.loader),
+                    self.batch * worker.count, offsets // 2)
+
+    def _network(self, state: Optional[dict]):
+        model = self.config["model"]
+        if state:
+            # The checkpoint holds every weight; the baseline file or zoo download is not needed again.
+            model = dict(model, weights=None, pretrained=False, pretrained_base=False)
+        net = build_network(model, self.train_set.classes, self.ctx)
+        if state:
+            load_weights(net, self.run.file(files.LAST), "the checkpoint of epoch {}".format(state["epoch"]),
+                         self.ctx)
+        broadcast(net, self.worker)
+        return net
+
+    def _worker_batch(self) -> int:
+        total, workers = self.train_cfg["batch_size"], self.worker.count
+        if total % workers:
+            raise ConfigError("train.batch_size: {} images do not split evenly over {} workers".format(total,
+                                                                                                     workers))
+        if total // workers < len(self.ctx):
+            raise ConfigError("train.batch_size: {} images per worker cannot feed its {} devices".format(
+                total // workers, len(self.ctx)))
+        return total // workers
+
+    def fit(self) -> RunResult:
+        epochs = self.train_cfg["epochs"]
+        if self.state["epoch"] == 0 and not self.rows and self.config["model"]["mode"] == "upgrade":
+            self._finish_epoch(0, None, self.schedule(1, 0))
+        for epoch in range(self.state["epoch"] + 1, epochs + 1):
+            seed_epoch(self.config["seed"], epoch)
+            stats = self._train_epoch(epoch)
+            self._finish_epoch(epoch, stats, self.schedule(epoch, len(self.loader) - 1))
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+        return RunResult(self.run.path, self.state["epoch"], self.state["best_map"], self.state["best_epoch"],
+                         self.rows)
+
+    def _hybridize(self) -> None:
+        # GluonCV's detectors build a different graph for training and for inference, and a hybridized block
+        # keeps the first it built: start a fresh one at each switch, as GluonCV's training scripts do.
+        if self.train_cfg["hybridize"]:
+            self.net.hybridize(static_alloc=True, static_shape=True)
+
+    def _train_epoch(self, epoch: int) -> Dict[str, float]:
+        self._hybridize()
+        iterations = len(self.loader)
+        sums = dict.fromkeys(("train_loss",) + tuple(self.losses.parts), 0.0)
+        bar = tqdm(total=iterations, desc="epoch {}/{}".format(epoch, self.train_cfg["epochs"]), unit="it",
+                   disable=not (self.progress and self.worker.chief), leave=False)
+        start = time.perf_counter()
+        waiting = None
+        try:
+            for i, batch in enumerate(self.loader):
+                self.trainer.set_learning_rate(self.schedule(epoch, i))
+                parts = self._step(batch)
+                # The previous iteration's loss is read only now, so the devices always have one batch queued.
+                if waiting is not None:
+                    self._account(epoch, waiting, sums, bar, start)
+                waiting = (i, parts)
+            self._account(epoch, waiting, sums, bar, start)
+        except KeyboardInterrupt:
+            bar.close()
+            self._save_interrupted(epoch)
+            raise
+        bar.close()
+        seconds = time.perf_counter() - start
+        stats = {key: value / iterations for key, value in sums.items()}
+        stats.update(seconds=seconds, images_per_second=iterations * self.batch * self.worker.count / seconds)
+        if self.worker.count > 1:
+            logger.info("epoch %d parameters md5 %s", epoch, fingerprint(self.net))
+        return stats
+
+    def _step(self, batch) -> Dict[str, mx.nd.NDArray]:
+        with autograd.record():
+            totals, parts = self.losses(self.net, batch, self.ctx)
+            if self.train_cfg["amp"]:
+                from mxnet.contrib import amp
+                with amp.scale_loss(totals, self.trainer) as scaled:
+                    autograd.backward(scaled)
+            else:
+                autograd.backward(totals)
+        self.trainer.step(self.losses.step_size(batch[0].shape[0]) * self.worker.gradient_sum)
+        return parts
+
+    def _account(self, epoch: int, waiting, sums: Dict[str, float], bar, start: float) -> None:
+        i, parts = waiting
+        values = {name: float(value.asscalar()) for name, value in parts.items()}
+        total = sum(values.values())
+        if not math.isfinite(total):
+            last = self.state["epoch"]
+            kept = ("{} (epoch {})".format(self.run.file(files.LAST), last) if last
+                    else "none (no epoch completed)")
+            raise TrainingError(
+                "non-finite training loss at epoch {}, iteration {} of {} ({}); the run stopped. Last good "
+                "checkpoint: {}. Lower train.lr or add train.warmup_epochs.".format(
+                    epoch, i + 1, len(self.loader),
+                    ", ".join("{} {}".format(k, v) for k, v in values.items()), kept))
+        sums["train_loss"] += total
+        for name, value in values.items():
+            sums[name] += value
+        done = i + 1
+        rate = done * self.batch / max(time.perf_counter() - start, 1e-9)
+        bar.set_postfix(loss="{:.3f}".format(sums["train_loss"] / done), img_s="{:.1f}".format(rate))
+        bar.update(1)
+        if done % self.train_cfg["log_interval"] == 0:
+            logger.info("epoch %d iteration %d/%d loss %.4f (%s) %.1f img/s", epoch, done, len(self.loader),
+                        total, ", ".join("{} {:.4f}".format(k, v) for k, v in values.items()), rate)
+
+    def _finish_epoch(self, epoch: int, stats: Optional[Dict[str, float]], lr: float) -> None:
+        row = dict(epoch=epoch, lr=lr, **(stats or {}))
+        evaluate = epoch == 0 or epoch % self.train_cfg["val_interval"] == 0 or epoch == self.train_cfg["epochs"]
+        if self.worker.chief and evaluate:
+            self._hybridize()
+            start = time.perf_counter()
+            result = evaluate_with(self.config, self.net, self.val_set, self.ctx, self.progress)
+            row.update({key: result.values[key] for key in self.metric_keys}, eval_seconds=time.perf_counter() - start)
+        logger.info("epoch %d %s", epoch, ", ".join("{} {}".format(k, files.format_cell(v))
+                                                   for k, v in row.items() if k != "epoch"))
+        if not self.worker.chief:
+            self.state["epoch"] = epoch
+            return
+        self.rows.append(row)
+        state = dict(self.state, epoch=epoch)
+        writers = {files.LAST: self.net.save_parameters, files.STATES: self.trainer.save_states,
+                   files.METRICS: metrics_writer(self.rows, self.columns)}
+        score = row.get("map")
+        if score is not None and not math.isnan(score) and (state["best_map"] is None or score > state["best_map"]):
+            state.update(best_map=score, best_epoch=epoch)
+            writers[files.BEST] = self.net.save_parameters
+            logger.info("epoch %d: best mAP so far (%.4f), saved %s", epoch, score, files.BEST)
+        self.run.commit(state, writers)
+        self.state = state
+        if self.tensorboard is not None:
+            for key, value in row.items():
+                if key != "epoch" and value is not None:
+                    self.tensorboard.add_scalar(key, value, epoch)
+            self.tensorboard.flush()
+
+    def _save_interrupted(self, epoch: int) -> None:
+        if not self.worker.chief:
+            return
+        files.atomic_write(self.run.file(files.INTERRUPTED), self.net.save_parameters)
+        logger.warning("interrupted in epoch %d: weights so far saved to %s; --resume continues after epoch %d",
+                       epoch, self.run.file(files.INTERRUPTED), self.state["epoch"])
+
+
+def _tensorboard(path: str):
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise ConfigError("train.tensorboard: true needs tensorboardX (pip install tensorboardX)") from None
+    return SummaryWriter(logdir=path)

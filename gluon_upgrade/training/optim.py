@@ -1,0 +1,50 @@
+"""The optimizer: its config keys, per-parameter multipliers, and the ``gluon.Trainer`` that applies it."""
+import re
+from typing import Mapping
+
+from mxnet import gluon
+from mxnet.gluon import Block
+
+from ..config.schema import Field
+from .distributed import Worker
+
+FIELDS = {
+    "optimizer": Field("sgd", "sgd | nag (SGD with Nesterov momentum)", str, choices=("sgd", "nag")),
+    "batch_size": Field(32, "images per iteration, over all devices and workers", int, minimum=1),
+    "momentum": Field(0.9, "momentum", float, minimum=0, maximum=0.999),
+    "wd": Field(0.0005, "weight decay", float, minimum=0),
+    "no_wd": Field(False, "no weight decay on biases and batch-norm parameters (GluonCV's --no-wd)", bool),
+    "offset_lr_mult": Field(1.0, "learning-rate multiplier of the deformable layers' offset branches", float,
+                            minimum=0),
+}
+"""The optimizer keys of the ``train`` section."""
+
+OFFSET_PARAM = re.compile(r"_offset_(weight|bias)$")
+"""Names the upgrade gives the offset branch's parameters (``<layer>_offset_weight``, ``_offset_bias``)."""
+_NO_WD_PARAM = re.compile(r"_(bias|beta|gamma)$")
+
+
+def set_multipliers(net: Block, train: Mapping) -> int:
+    """Apply ``train.offset_lr_mult`` to the offset branches and ``train.no_wd``; return the offset params found."""
+    offsets = 0
+    for name, param in net.collect_params().items():
+        if OFFSET_PARAM.search(name):
+            param.lr_mult = train["offset_lr_mult"]
+            offsets += 1
+        if train["no_wd"] and _NO_WD_PARAM.search(name):
+            param.wd_mult = 0.0
+    return offsets
+
+
+def make_trainer(net: Block, train: Mapping, worker: Worker) -> gluon.Trainer:
+    """A ``gluon.Trainer`` for ``net``'s parameters with the config's optimizer, for this worker's kvstore.
+
+    Distributed parameter-server runs update on the workers (``update_on_kvstore=False``): every worker then
+    holds the optimizer state, and rank 0's checkpoint can resume all of them.
+    """
+    params = net.collect_params()
+    settings = {"learning_rate": train["lr"], "wd": train["wd"], "momentum": train["momentum"]}
+    if worker.horovod is not None:
+        return worker.horovod.DistributedTrainer(params, train["optimizer"], settings)
+    return gluon.Trainer(params, train["optimizer"], settings, kvstore=worker.kvstore,
+                         update_on_kvstore=False if worker.parameter_server else None)

@@ -1,0 +1,129 @@
+"""A run directory and its crash-safe checkpoints.
+
+Each epoch's files (``last.params``, ``last.states``, ``metrics.csv``, maybe ``best.params``) are written under
+temporary names first. Then ``state.json``, which names them, replaces the old one: that rename is the commit.
+Then the temporary files replace the real ones. A process killed at any point leaves either the previous epoch
+(uncommitted temporary files are deleted on resume) or the new one (the renames are finished on resume).
+"""
+import csv
+import io
+import json
+import os
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
+
+from ..errors import ConfigError
+
+CONFIG = "config.yaml"
+METRICS = "metrics.csv"
+LOG = "log.txt"
+LAST = "last.params"
+STATES = "last.states"
+BEST = "best.params"
+INTERRUPTED = "interrupted.params"
+STATE = "state.json"
+
+Writer = Callable[[str], None]
+"""Writes one file to the path it is given."""
+
+
+class RunDir:
+    """The files of one training run, in the folder ``path``."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def holds_run(self) -> bool:
+        """Whether a run has started here (its config is saved)."""
+        return os.path.exists(self.file(CONFIG))
+
+    def create(self, config_text: str) -> None:
+        """Start a new run here: save its resolved config.
+
+        Raises
+        ------
+        ConfigError
+            The folder already holds a run (resume it, or choose another output).
+        """
+        if self.holds_run():
+            raise ConfigError("{} already holds a run; continue it with --resume, or give another --output".format(
+                self.path))
+        os.makedirs(self.path, exist_ok=True)
+        atomic_write(self.file(CONFIG), lambda p: _write_text(p, config_text))
+
+    def commit(self, state: Mapping, writers: Mapping[str, Writer]) -> None:
+        """Write the files of ``writers`` (name -> writer) and ``state`` as one all-or-nothing step."""
+        tag = ".epoch{}.tmp".format(state["epoch"])
+        for name, write in writers.items():
+            write(self.file(name + tag))
+        pending = {name: name + tag for name in writers}
+        atomic_write(self.file(STATE), lambda p: _write_text(p, json.dumps(dict(state, pending=pending), indent=2)))
+        self._finish(pending)
+
+    def read_state(self) -> Optional[dict]:
+        """The last committed state as it is on disk, or None if no epoch was committed."""
+        if not os.path.exists(self.file(STATE)):
+            return None
+        with open(self.file(STATE), encoding="utf-8") as f:
+            return json.load(f)
+
+    def recover(self) -> Optional[dict]:
+        """The last committed state (finishing its renames), or None if no epoch was committed.
+
+        Temporary files of an epoch that never committed are deleted.
+        """
+        state = self.read_state()
+        if state is not None:
+            self._finish(state["pending"])
+        for name in os.listdir(self.path):
+            if name.endswith(".tmp"):
+                os.remove(self.file(name))
+        return state
+
+    def _finish(self, pending: Mapping[str, str]) -> None:
+        for name, temporary in pending.items():
+            if os.path.exists(self.file(temporary)):
+                os.replace(self.file(temporary), self.file(name))
+
+    def read_metrics(self, last_epoch: int) -> List[Dict[str, str]]:
+        """Rows of ``metrics.csv`` up to and including ``last_epoch``."""
+        if not os.path.exists(self.file(METRICS)):
+            return []
+        with open(self.file(METRICS), newline="", encoding="utf-8") as f:
+            return [row for row in csv.DictReader(f) if int(row["epoch"]) <= last_epoch]
+
+
+def metrics_writer(rows: Sequence[Mapping], columns: Sequence[str]) -> Writer:
+    """A writer of ``metrics.csv``: one row per epoch, empty cells where a value was not measured."""
+    buffer = io.StringIO()
+    table = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    table.writeheader()
+    for row in rows:
+        table.writerow({key: format_cell(value) for key, value in row.items()})
+    text = buffer.getvalue()
+    return lambda path: _write_text(path, text)
+
+
+def format_cell(value) -> str:
+    """A number as ``metrics.csv`` and the log show it (six significant digits); None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "{:.6g}".format(value)
+    return str(value)
+
+
+def atomic_write(path: str, write: Writer) -> None:
+    """Write a file through ``write`` under a temporary name, then rename it into place."""
+    temporary = path + ".tmp"
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())

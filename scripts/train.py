@@ -1,0 +1,70 @@
+#!/usr/bin/env python
+"""Train a detector from a YAML config: baseline, deformable from scratch, or upgrade-and-fine-tune.
+
+Examples
+--------
+python scripts/train.py --config configs/ssd512_voc_upgrade.yaml
+python scripts/train.py --config configs/demo/ssd_voc_baseline.yaml --set train.epochs=2 --output runs/try
+python scripts/train.py --resume --output runs/try
+python scripts/train.py --config configs/yolo3_416_voc_upgrade.yaml --dry-run
+"""
+import argparse
+import logging
+import os
+import sys
+import warnings
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="YAML config (required unless --resume)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. train.lr=0.01 (repeatable)")
+    parser.add_argument("--output", help="run directory (default: runs/<config name>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --output after its last complete epoch")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="validate, build the network (no weights, no data), print the resolved config")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    if not args.config and not (args.resume and args.output):
+        parser.error("give --config FILE (or --resume --output DIR)")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    warnings.filterwarnings("ignore", message="Cannot decide type")
+    from gluon_upgrade.config.loader import load_config
+    from gluon_upgrade.errors import GluonUpgradeError
+    from gluon_upgrade.training.dry_run import dry_run
+    from gluon_upgrade.training.loop import train
+    from gluon_upgrade.training.resume import resume_config
+
+    output = args.output or os.path.join("runs", os.path.splitext(os.path.basename(args.config))[0])
+    try:
+        config = load_config(args.config, args.set) if args.config else None
+        if args.dry_run:
+            print(dry_run(config if config is not None else resume_config(output, None, args.set)), end="")
+            return 0
+        if args.resume:
+            config = resume_config(output, config, args.set)
+        result = train(config, output, resume=args.resume, progress=not args.no_progress)
+    except (GluonUpgradeError, OSError) as err:
+        print("error: {}".format(err), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; continue with: python scripts/train.py --resume --output {}".format(output),
+              file=sys.stderr)
+        return 130
+    best = "best mAP {:.4f} at epoch {}".format(result.best_map, result.best_epoch) if result.best_map is not None else "no mAP"
+    print("trained to epoch {}; {}; run directory: {}".format(result.epoch, best, result.output))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The training loop on the demo data: losses fall, checkpoints survive crashes, resumes continue exactly."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd
+
+from gluon_upgrade.config.loader import config_from_dict, load_config
+from gluon_upgrade.data.datasets import detection_dataset
+from gluon_upgrade.data.transforms import train_loader
+from gluon_upgrade.errors import ConfigError
+from gluon_upgrade.models.build import build_network
+from gluon_upgrade.training import losses as losses_module
+from gluon_upgrade.training.distributed import connect
+from gluon_upgrade.training.loop import TrainingError, train
+from gluon_upgrade.training.losses import detector_losses
+from gluon_upgrade.training.optim import make_trainer
+from gluon_upgrade.training.resume import resume_config
+from gluon_upgrade.training.rundir import RunDir
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+SIZE = 128
+
+
+def demo_config(root, name="ssd_512_resnet18_v1_voc", model=None, **train):
+    """A small run on the 12-image demo set: 3 iterations of 4 images an epoch."""
+    return config_from_dict({
+        "model": {"name": name, "data_shape": SIZE, "pretrained_base": False, **(model or {})},
+        "data": {"format": "voc", "root": root, "train_splits": ["2007/trainval"], "val_splits": ["2007/test"]},
+        "eval": {"batch_size": 6},
+        "train": {"epochs": 3, "lr_decay_epoch": [2], "lr": 0.01, "batch_size": 4, **train}})
+
+
+def metrics(run):
+    with open(os.path.join(run, "metrics.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def params(path):
+    return {k: v.asnumpy() for k, v in mx.nd.load(path).items()}
+
+
+@pytest.mark.parametrize("name, lr, steps", [("ssd_512_resnet18_v1_voc", 0.01, 25), ("yolo3_darknet53_voc", 0.001, 15)])
+def test_detector_overfits_one_fixed_batch(demo_voc, name, lr, steps):
+    config = demo_config(demo_voc.root, name, lr=lr)
+    dataset = detection_dataset(config.data, train=True)
+    net = build_network(config.model, dataset.classes, [mx.cpu()])
+    mx.random.seed(0)
+    batch = next(iter(train_loader(dataset, net, SIZE, 4)))
+    losses = detector_losses(net)
+    trainer = make_trainer(net, config.train, connect("device"))
+    net.hybridize(static_alloc=True, static_shape=True)
+    history = []
+    for _ in range(steps):
+        with autograd.record():
+            totals, parts = losses(net, batch, [mx.cpu()])
+            autograd.backward(totals)
+        trainer.step(losses.step_size(4))
+        history.append(sum(float(p.asscalar()) for p in parts.values()))
+    assert set(parts) == set(losses.parts)
+    assert np.isfinite(history).all()
+    assert np.mean(history[-3:]) < 0.5 * np.mean(history[:3]), history
+
+
+def test_batches_split_over_two_devices_keep_the_replicas_equal(demo_voc):
+    config = demo_config(demo_voc.root)
+    ctx = [mx.cpu(0), mx.cpu(1)]
+    dataset = detection_dataset(config.data, train=True)
+    net = build_network(config.model, dataset.classes, ctx)
+    losses = detector_losses(net)
+    trainer = make_trainer(net, config.train, connect("device"))
+    for batch in train_loader(dataset, net, SIZE, 4):
+        with autograd.record():
+            totals, parts = losses(net, batch, ctx)
+            autograd.backward(totals)
+        trainer.step(losses.step_size(4))
+    assert len(totals) == 2 and np.isfinite(sum(float(p.asscalar()) for p in parts.values()))
+    for name, param in net.collect_params().items():
+        if param.grad_req != "null":
+            np.testing.assert_array_equal(param.data(ctx[0]).asnumpy(), param.data(ctx[1]).asnumpy(), name)
+
+
+def test_run_directory_holds_config_metrics_log_and_checkpoints(demo_voc, tmp_path):
+    run = str(tmp_path / "run")
+    result = train(demo_config(demo_voc.root, val_interval=2, tensorboard=True), run, progress=False)
+    names = set(os.listdir(run))
+    assert {"config.yaml", "metrics.csv", "log.txt", "last.params", "last.states", "best.params",
+            "state.json"} <= names
+    assert any(n.startswith("events.out.tfevents") for n in names)
+    assert not [n for n in names if n.endswith(".tmp")]
+    rows = metrics(run)
+    assert list(rows[0]) == ["epoch", "lr", "train_loss", "cls_loss", "box_loss", "map", "seconds",
+                             "images_per_second", "eval_seconds"]
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert [float(r["lr"]) for r in rows] == pytest.approx([0.01, 0.01, 0.001])  # decay after epoch 2
+    assert [r["map"] != "" for r in rows] == [False, True, True]  # every 2nd epoch and the last
+    for row in rows:
+        parts = float(row["cls_loss"]) + float(row["box_loss"])
+        assert float(row["train_loss"]) == pytest.approx(parts, rel=1e-4)
+        assert float(row["images_per_second"]) > 0
+    assert result.epoch == 3 and result.best_epoch in (2, 3)
+    with open(os.path.join(run, "log.txt")) as f:
+        assert "epoch 3 lr 0.001" in f.read()
+    with pytest.raises(Exception, match="already holds a run; continue it with --resume"):
+        train(demo_config(demo_voc.root), run, progress=False)
+
+
+def test_upgrade_run_scores_epoch_0_exactly_as_its_baseline(demo_voc, tmp_path):
+    # The baseline overfits the validation images so that its mAP is well above zero and the comparison means
+    # something; the upgrade run then must reproduce that mAP before it trains.
+    overfit = {"data": {"train_splits": ["2007/test"]}}
+    baseline_cfg = demo_config(demo_voc.root, epochs=12, lr_decay_epoch=[10], lr=0.02, val_interval=12)
+    baseline_cfg["data"].update(overfit["data"])
+    baseline = train(baseline_cfg, str(tmp_path / "baseline"), progress=False)
+    weights = str(tmp_path / "baseline" / "best.params")
+    upgrade_cfg = demo_config(demo_voc.root, model={"mode": "upgrade", "weights": weights}, epochs=1,
+                              lr_decay_epoch=[])
+    train(upgrade_cfg, str(tmp_path / "upgrade"), progress=False)
+    rows = metrics(str(tmp_path / "upgrade"))
+    assert [r["epoch"] for r in rows] == ["0", "1"] and rows[0]["train_loss"] == ""
+    assert baseline.best_map > 0
+    assert float(rows[0]["map"]) == pytest.approx(baseline.best_map, rel=1e-5, abs=0)
+
+
+def test_interrupted_run_saves_and_resumes_to_the_same_weights(demo_voc, tmp_path, monkeypatch):
+    config = demo_config(demo_voc.root)
+    train(config, str(tmp_path / "straight"), progress=False)
+
+    calls = {"n": 0}
+    original = losses_module.SSDLosses.__call__
+
+    def interrupt_in_epoch_2(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 5:  # epoch 2, iteration 2
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(losses_module.SSDLosses, "__call__", interrupt_in_epoch_2)
+    run = str(tmp_path / "resumed")
+    with pytest.raises(KeyboardInterrupt):
+        train(config, run, progress=False)
+    assert os.path.exists(os.path.join(run, "interrupted.params"))
+    assert [r["epoch"] for r in metrics(run)] == ["1"]
+    monkeypatch.setattr(losses_module.SSDLosses, "__call__", original)
+    train(config, run, resume=True, progress=False)
+    straight, resumed = metrics(str(tmp_path / "straight")), metrics(run)
+    assert [r["epoch"] for r in resumed] == ["1", "2", "3"]
+    assert [r["lr"] for r in resumed] == [r["lr"] for r in straight]
+    expected, got = params(str(tmp_path / "straight" / "last.params")), params(os.path.join(run, "last.params"))
+    assert expected.keys() == got.keys()
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_resume_accepts_the_same_config_and_names_what_changed(demo_voc, tmp_path):
+    path = write_config(tmp_path, demo_voc.root, "")
+    run = str(tmp_path / "run")
+    RunDir(run).create(load_config(path).to_yaml())
+    assert resume_config(run, load_config(path)) == load_config(path)
+    assert resume_config(run, None, ["ctx=[cpu0, cpu1]"]).ctx == ["cpu0", "cpu1"]
+    with pytest.raises(ConfigError, match="other values of: model.data_shape, train.lr; a resumed run may change "
+                                          "only ctx"):
+        resume_config(run, load_config(path, ["train.lr=0.5", "model.data_shape=64"]))
+
+
+def test_non_finite_loss_stops_naming_epoch_and_iteration_and_keeps_the_last_checkpoint(demo_voc, tmp_path,
+                                                                                          monkeypatch):
+    calls = {"n": 0}
+    original = losses_module.SSDLosses.__call__
+
+    def nan_in_epoch_2(self, *args):
+        totals, parts = original(self, *args)
+        calls["n"] += 1
+        if calls["n"] == 5:
+            parts["cls_loss"] = parts["cls_loss"] * float("nan")
+        return totals, parts
+
+    monkeypatch.setattr(losses_module.SSDLosses, "__call__", nan_in_epoch_2)
+    run = str(tmp_path / "run")
+    with pytest.raises(TrainingError, match=r"non-finite training loss at epoch 2, iteration 2 of 3 .*cls_loss nan"
+                                            r".*last\.params \(epoch 1\)"):
+        train(demo_config(demo_voc.root), run, progress=False)
+    assert RunDir(run).read_state()["epoch"] == 1
+    assert [r["epoch"] for r in metrics(run)] == ["1"]
+
+
+def test_commit_is_all_or_nothing_across_a_crash(tmp_path):
+    run = RunDir(str(tmp_path))
+
+    def text(value):
+        return lambda path: open(path, "w").write(value)
+
+    run.commit({"epoch": 1}, {"a.txt": text("one"), "b.txt": text("one")})
+    # A crash after epoch 2's files were written but before its state was committed: epoch 1 stays.
+    for name in ("a.txt", "b.txt"):
+        text("two")(run.file(name + ".epoch2.tmp"))
+    assert run.recover()["epoch"] == 1
+    assert [open(run.file(n)).read() for n in ("a.txt", "b.txt")] == ["one", "one"]
+    assert not [n for n in os.listdir(str(tmp_path)) if n.endswith(".tmp")]
+    # A crash after the commit, with one rename done: the other is finished on recovery.
+    run.commit({"epoch": 2}, {"a.txt": text("two"), "b.txt": text("two")})
+    os.replace(run.file("b.txt"), run.file("b.txt.epoch3.tmp"))
+    text("one")(run.file("b.txt"))
+    state = dict(run.read_state(), epoch=3, pending={"a.txt": "a.txt.epoch3.tmp", "b.txt": "b.txt.epoch3.tmp"})
+    text(__import__("json").dumps(state))(run.file("state.json"))
+    assert run.recover()["epoch"] == 3 and open(run.file("b.txt")).read() == "two"
+
+
+def run_script(*args, **kwargs):
+    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True, **kwargs)
+
+
+def write_config(tmp_path, root, extra=""):
+    path = tmp_path / "demo.yaml"
+    path.write_text("model: {{name: ssd_512_resnet18_v1_voc, data_shape: {}, pretrained_base: false}}\n"
+                    "data: {{format: voc, root: {}, train_splits: [2007/trainval], val_splits: [2007/test]}}\n"
+                    "eval: {{batch_size: 6}}\n"
+                    "train: {{epochs: 3, lr_decay_epoch: [2], lr: 0.01, batch_size: 4}}\n{}".format(SIZE, root, extra))
+    return str(path)
+
+
+def test_sigkill_mid_epoch_loses_at_most_that_epoch(demo_voc, tmp_path):
+    config, run = write_config(tmp_path, demo_voc.root), str(tmp_path / "run")
+    process = subprocess.Popen([sys.executable, "scripts/train.py", "--config", config, "--output", run,
+                                "--no-progress", "--set", "train.epochs=4", "--set", "train.lr_decay_epoch=[3]"],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = RunDir(run)
+    deadline = time.monotonic() + 240
+    while (state.read_state() or {}).get("epoch", 0) < 1 and time.monotonic() < deadline:
+        assert process.poll() is None, "training exited early"
+        time.sleep(0.05)
+    time.sleep(0.3)  # into epoch 2
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = state.read_state()["epoch"]
+    assert 1 <= done < 4
+    result = run_script("scripts/train.py", "--resume", "--output", run, "--no-progress", timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert [r["epoch"] for r in metrics(run)] == ["1", "2", "3", "4"]
+    assert not [n for n in os.listdir(run) if n.endswith(".tmp")]
+    assert "trained to epoch 4" in result.stdout
+
+
+def test_cli_dry_run_prints_the_resolved_config_and_errors_exit_2(demo_voc, tmp_path):
+    result = run_script("scripts/train.py", "--config", "configs/ssd512_voc_upgrade.yaml", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "epochs: 60" in result.stdout and "lr_decay_epoch: [40, 50]" in result.stdout
+    bad = write_config(tmp_path, demo_voc.root, "optimiser: {lr: 1}\n")
+    result = run_script("scripts/train.py", "--config", bad, "--dry-run")
+    assert result.returncode == 2 and "unknown key 'optimiser'" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_script("scripts/train.py", "--resume", "--output", str(tmp_path / "nothing"))
+    assert result.returncode == 2 and "holds no run" in result.stderr
+
+
+def test_two_workers_on_loopback_end_with_the_same_parameters(demo_voc, tmp_path):
+    config, run = write_config(tmp_path, demo_voc.root), str(tmp_path / "run")
+    result = run_script("scripts/launch_dist.py", "-n", "2", "-s", "1", "--", sys.executable, "scripts/train.py",
+                        "--config", config, "--output", run, "--no-progress", "--set", "train.kvstore=dist_sync",
+                        "--set", "train.epochs=2", "--set", "train.lr_decay_epoch=[1]", timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    def fingerprints(name):
+        with open(os.path.join(run, name)) as f:
+            return [line.split("md5 ")[1].strip() for line in f if "parameters md5" in line]
+
+    chief, other = fingerprints("log.txt"), fingerprints("log.rank1.txt")
+    assert len(chief) == 2 and chief == other
+    assert chief[0] != chief[1]  # the parameters moved between the epochs
+    assert "6 per worker x 2 workers" in open(os.path.join(run, "log.txt")).read()

@@ -82,6 +82,7 @@ def test_error_in_a_base_file_names_the_base(tmp_path):
     ("train: {amp: true}", "train.amp needs GPUs"),
     ("train: {kvstore: dist}", "train.kvstore must be one of device, local, dist_sync, dist_device_sync, horovod"),
     ("train: {lr_decay_epochs: [2]}", "unknown key 'train.lr_decay_epochs'; did you mean 'train.lr_decay_epoch'\\?"),
+    ("train: {mixup: true}", "train.mixup applies to YOLOv3 models only"),
     ("model: {mode: upgrade}", "model.mode upgrade needs the trained standard network"),
     ("train: {fine_tune_of: nowhere.yaml}", "train.fine_tune_of: baseline config .*nowhere.yaml not found"),
     ("eval: {metric: coco}", "coco needs COCO-layout data"),

@@ -9,11 +9,12 @@ import time
 import mxnet as mx
 import numpy as np
 import pytest
+from gluoncv.data.mixup.detection import MixupDetection
 from mxnet import autograd
 
 from gluon_upgrade.config.loader import config_from_dict, load_config
 from gluon_upgrade.data.datasets import detection_dataset
-from gluon_upgrade.data.transforms import train_loader
+from gluon_upgrade.data.transforms import RANDOM_SHAPES, train_loader
 from gluon_upgrade.errors import ConfigError
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.training import losses as losses_module
@@ -66,6 +67,32 @@ def test_detector_overfits_one_fixed_batch(demo_voc, name, lr, steps):
     assert set(parts) == set(losses.parts)
     assert np.isfinite(history).all()
     assert np.mean(history[-3:]) < 0.5 * np.mean(history[:3]), history
+
+
+def test_yolo_random_shapes_and_mixup_follow_gluoncv_recipe(demo_voc):
+    config = demo_config(demo_voc.root, "yolo3_mobilenet0.25_voc")
+    dataset = detection_dataset(config.data, train=True)
+    net = build_network(config.model, dataset.classes, [mx.cpu()])
+    mixed = MixupDetection(dataset)
+    mixed.set_mixup(np.random.beta, 1.5, 1.5)
+    np.random.seed(1)
+    loader = train_loader(mixed, net, SIZE, 1, random_shape=True, mixup=True)
+    sides = [batch[0].shape[-1] for batch in loader]
+    assert len(sides) == 12 and set(sides) <= set(RANDOM_SHAPES)
+    assert len(set(sides[:10])) == 1  # a new side every 10 batches
+    boxes = [len(mixed[i][1]) for i in range(12)]
+    assert sum(boxes) > sum(len(dataset[i][1]) for i in range(12))  # mixed images carry both images' boxes
+
+
+def test_mixup_is_on_until_the_last_no_mixup_epochs(demo_voc, tmp_path, monkeypatch):
+    calls = []
+    original = MixupDetection.set_mixup
+    monkeypatch.setattr(MixupDetection, "set_mixup", lambda self, *args: (calls.append(args[0]), original(self, *args)))
+    config = demo_config(demo_voc.root, "yolo3_mobilenet0.25_voc", epochs=3, lr_decay_epoch=[], lr=0.001,
+                         mixup=True, no_mixup_epochs=1, val_interval=3)
+    train(config, str(tmp_path / "run"), progress=False)
+    assert calls == [np.random.beta, np.random.beta, None]
+    assert [r["epoch"] for r in metrics(str(tmp_path / "run"))] == ["1", "2", "3"]
 
 
 def test_batches_split_over_two_devices_keep_the_replicas_equal(demo_voc):

@@ -2,6 +2,7 @@
 from typing import List, Tuple
 
 from .. import runtime
+from ..data import transforms
 from ..data.datasets import FIELDS as DATA_FIELDS
 from ..evaluation.evaluate import FIELDS as EVAL_FIELDS
 from ..models.build import FIELDS as MODEL_FIELDS, check_upgrade_source
@@ -13,7 +14,8 @@ SCHEMA = {
     "model": MODEL_FIELDS,
     "data": DATA_FIELDS,
     "eval": EVAL_FIELDS,
-    "train": {**schedule.FIELDS, **optim.FIELDS, **loop.FIELDS, **distributed.FIELDS},
+    "train": {**schedule.FIELDS, **optim.FIELDS, **loop.FIELDS, **distributed.FIELDS,
+              **transforms.FIELDS},
 }
 """Top-level keys and sections of every config."""
 
@@ -25,4 +27,4 @@ def _check_metric(config: dict) -> List[Tuple[str, str]]:
 
 
 CHECKS: Tuple[CrossCheck, ...] = (runtime.check_contexts, _check_metric, check_upgrade_source, schedule.check_schedule,
-                                   loop.check_amp)
+                                   loop.check_amp, transforms.check_yolo_only)

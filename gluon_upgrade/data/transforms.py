@@ -5,6 +5,7 @@ to boxes; YOLOv3: its six target arrays plus the padded boxes).
 """
 from mxnet import autograd, gluon
 import mxnet as mx
+from gluoncv.data import RandomTransformDataLoader
 from gluoncv.data.batchify import Pad, Stack, Tuple
 from gluoncv.data.sampler import SplitSampler
 from gluoncv.data.transforms.presets.ssd import SSDDefaultTrainTransform, SSDDefaultValTransform
@@ -13,10 +14,29 @@ from gluoncv.model_zoo.ssd import SSD
 from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
 from mxnet.gluon import Block
 
+from ..config.schema import Field
 from ..errors import UpgradeError
 from ..runtime import net_context
 
 FAMILIES = ("ssd", "yolo3")
+RANDOM_SHAPES = tuple(range(320, 609, 32))
+"""GluonCV's YOLOv3 training input sides (``train_yolo3.py``: 320 to 608 px)."""
+
+FIELDS = {
+    "random_shape": Field(False, "YOLOv3: train on input sides of 320-608 px, a new one every 10 batches "
+                                 "(GluonCV's recipe)", bool),
+    "mixup": Field(False, "YOLOv3: mix pairs of training images (Beta(1.5, 1.5)), as GluonCV's COCO recipe", bool),
+    "no_mixup_epochs": Field(20, "YOLOv3: the last epochs train without mixup", int, minimum=0),
+}
+"""The augmentation keys of the ``train`` section."""
+
+
+def check_yolo_only(config: dict) -> list:
+    """Cross-key check: random shapes and mixup are YOLOv3's recipe (GluonCV's SSD recipe has neither)."""
+    if "yolo3" in config["model"]["name"]:
+        return []
+    return [("train." + key, "applies to YOLOv3 models only, not {}".format(config["model"]["name"]))
+            for key in ("random_shape", "mixup") if config["train"][key]]
 
 
 def family(net: Block) -> str:
@@ -42,7 +62,7 @@ def val_loader(dataset, size: int, batch_size: int, num_workers: int = 0) -> glu
 
 
 def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: int = 0, num_parts: int = 1,
-                 part_index: int = 0) -> gluon.data.DataLoader:
+                 part_index: int = 0, random_shape: bool = False, mixup: bool = False) -> gluon.data.DataLoader:
     """Shuffled batches with GluonCV's default augmentation and targets for ``net``'s family.
 
     SSD batches are ``(images, class targets, box targets)``; YOLOv3 batches are ``(images, objectness,
@@ -50,15 +70,22 @@ def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: i
     contiguous parts (one per distributed worker) and only part ``part_index`` is read. Every epoch has
     ``len(part) // batch_size`` full batches; the images left over are dropped (different ones each epoch), so
     all workers take the same number of steps.
+
+    YOLOv3 only, as GluonCV's ``train_yolo3.py``: ``random_shape`` draws a new square input side from
+    ``RANDOM_SHAPES`` every 10 batches; ``mixup`` expects ``dataset`` wrapped in GluonCV's ``MixupDetection``.
     """
+    sampler = gluon.data.BatchSampler(SplitSampler(len(dataset), num_parts, part_index), batch_size, "discard")
     if family(net) == "ssd":
         with autograd.train_mode():
             _, _, anchors = net(mx.nd.zeros((1, 3, size, size), ctx=net_context(net)))
         transform = SSDDefaultTrainTransform(size, size, anchors.as_in_context(mx.cpu()))
         batchify = Tuple(Stack(), Stack(), Stack())
     else:
-        transform = YOLO3DefaultTrainTransform(size, size, net)
         batchify = Tuple(*([Stack() for _ in range(6)] + [Pad(axis=0, pad_val=-1)]))
-    sampler = gluon.data.BatchSampler(SplitSampler(len(dataset), num_parts, part_index), batch_size, "discard")
+        if random_shape:
+            transforms = [YOLO3DefaultTrainTransform(s, s, net, mixup=mixup) for s in RANDOM_SHAPES]
+            return RandomTransformDataLoader(transforms, dataset, interval=10, batch_sampler=sampler,
+                                             batchify_fn=batchify, num_workers=num_workers)
+        transform = YOLO3DefaultTrainTransform(size, size, net, mixup=mixup)
     return gluon.data.DataLoader(dataset.transform(transform), batch_sampler=sampler, batchify_fn=batchify,
                                  num_workers=num_workers)

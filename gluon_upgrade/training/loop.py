@@ -12,6 +12,7 @@ from typing import Dict, Iterator, List, Mapping, Optional
 import mxnet as mx
 import numpy as np
 from mxnet import autograd
+from gluoncv.data.mixup.detection import MixupDetection
 from tqdm import tqdm
 
 from ..config.schema import Field
@@ -172,8 +173,10 @@ class _Run:
         self.net = self._network(state)
         self.losses = detector_losses(self.net)
         self.batch = self._worker_batch()
-        self.loader = train_loader(self.train_set, self.net, self.size, self.batch, config["data"]["num_workers"],
-                                   worker.count, worker.rank)
+        self.mixup = MixupDetection(self.train_set) if self.train_cfg["mixup"] else None
+        self.loader = train_loader(self.mixup or self.train_set, self.net, self.size, self.batch,
+                                   config["data"]["num_workers"], worker.count, worker.rank,
+                                   self.train_cfg["random_shape"], self.mixup is not None)
         if len(self.loader) == 0:
             raise ConfigError("train.batch_size: {} images per worker, but a worker's share of the training set "
                               "has {} images".format(self.batch, len(self.train_set) // worker.count))
@@ -233,10 +236,14 @@ class _Run:
         # GluonCV's detectors build a different graph for training and for inference, and a hybridized block
         # keeps the first it built: start a fresh one at each switch, as GluonCV's training scripts do.
         if self.train_cfg["hybridize"]:
-            self.net.hybridize(static_alloc=True, static_shape=True)
+            self.net.hybridize(static_alloc=True, static_shape=not self.train_cfg["random_shape"])
 
     def _train_epoch(self, epoch: int) -> Dict[str, float]:
         self._hybridize()
+        if self.mixup is not None:
+            # GluonCV's recipe: Beta(1.5, 1.5) mixing ratios, none in the last no_mixup_epochs epochs.
+            mixing = epoch <= self.train_cfg["epochs"] - self.train_cfg["no_mixup_epochs"]
+            self.mixup.set_mixup(*((np.random.beta, 1.5, 1.5) if mixing else (None,)))
         iterations = len(self.loader)
         sums = dict.fromkeys(("train_loss",) + tuple(self.losses.parts), 0.0)
         bar = tqdm(total=iterations, desc="epoch {}/{}".format(epoch, self.train_cfg["epochs"]), unit="it",

@@ -12,6 +12,7 @@ from typing import Dict, Iterator, List, Mapping, Optional
 import mxnet as mx
 import numpy as np
 from mxnet import autograd
+from mxnet.contrib import amp
 from gluoncv.data.mixup.detection import MixupDetection
 from tqdm import tqdm
 
@@ -49,7 +50,7 @@ class TrainingError(GluonUpgradeError):
 
 def check_amp(config: dict) -> list:
     """Cross-key check: AMP only on GPUs."""
-    if config["train"]["amp"] and config["ctx"] == ["cpu"]:
+    if config["train"]["amp"] and any(name.startswith("cpu") for name in config["ctx"]):
         return [("train.amp", "needs GPUs (ctx: [gpu0, ...]); MXNet's AMP has no float16 CPU kernels")]
     return []
 
@@ -165,7 +166,6 @@ class _Run:
         self.size = input_size(config["model"])
         self.tensorboard = _tensorboard(run.path) if self.train_cfg["tensorboard"] and worker.chief else None
         if self.train_cfg["amp"]:
-            from mxnet.contrib import amp
             amp.init()
         seed_epoch(config["seed"], 0)
         self.train_set = detection_dataset(config["data"], train=True)
@@ -184,7 +184,6 @@ class _Run:
         offsets = set_multipliers(self.net, self.train_cfg)
         self.trainer = make_trainer(self.net, self.train_cfg, worker)
         if self.train_cfg["amp"]:
-            from mxnet.contrib import amp
             amp.init_trainer(self.trainer)
         if state:
             self.trainer.load_states(run.file(files.STATES))
@@ -275,7 +274,6 @@ class _Run:
         with autograd.record():
             totals, parts = self.losses(self.net, batch, self.ctx)
             if self.train_cfg["amp"]:
-                from mxnet.contrib import amp
                 with amp.scale_loss(totals, self.trainer) as scaled:
                     autograd.backward(scaled)
             else:

@@ -2,7 +2,7 @@
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Any, List, Tuple
+from typing import Any, List
 
 import mxnet as mx
 from mxnet.gluon import Block
@@ -79,12 +79,6 @@ def worker_contexts(worker: Worker, contexts: List[mx.Context]) -> List[mx.Conte
     if worker.horovod is not None and contexts[0].device_type == "gpu":
         return [mx.gpu(worker.horovod.local_rank())]
     return contexts
-
-
-def shard(length: int, worker: Worker) -> Tuple[int, int]:
-    """``(start, stop)`` of this worker's contiguous share of ``length`` training images."""
-    part = length // worker.count
-    return worker.rank * part, (worker.rank + 1) * part
 
 
 def broadcast(net: Block, worker: Worker) -> None:

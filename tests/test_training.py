@@ -47,22 +47,32 @@ def params(path):
     return {k: v.asnumpy() for k, v in mx.nd.load(path).items()}
 
 
+def training_parts(config, ctx):
+    """The training set, network, losses and trainer a config describes, as the loop builds them."""
+    dataset = detection_dataset(config.data, train=True)
+    net = build_network(config.model, dataset.classes, ctx)
+    return dataset, net, detector_losses(net), make_trainer(net, config.train, connect("device"))
+
+
+def step(net, losses, trainer, batch, ctx):
+    """One plain forward/backward/update on ``batch``; the per-device losses and the loss parts."""
+    with autograd.record():
+        totals, parts = losses(net, batch, ctx)
+        autograd.backward(totals)
+    trainer.step(losses.step_size(batch[0].shape[0]))
+    return totals, parts
+
+
 @pytest.mark.parametrize("name, lr, steps", [("ssd_512_resnet18_v1_voc", 0.01, 25), ("yolo3_darknet53_voc", 0.001, 15)])
 def test_detector_overfits_one_fixed_batch(demo_voc, name, lr, steps):
     config = demo_config(demo_voc.root, name, lr=lr)
-    dataset = detection_dataset(config.data, train=True)
-    net = build_network(config.model, dataset.classes, [mx.cpu()])
+    dataset, net, losses, trainer = training_parts(config, [mx.cpu()])
     mx.random.seed(0)
     batch = next(iter(train_loader(dataset, net, SIZE, 4)))
-    losses = detector_losses(net)
-    trainer = make_trainer(net, config.train, connect("device"))
     net.hybridize(static_alloc=True, static_shape=True)
     history = []
     for _ in range(steps):
-        with autograd.record():
-            totals, parts = losses(net, batch, [mx.cpu()])
-            autograd.backward(totals)
-        trainer.step(losses.step_size(4))
+        _, parts = step(net, losses, trainer, batch, [mx.cpu()])
         history.append(sum(float(p.asscalar()) for p in parts.values()))
     assert set(parts) == set(losses.parts)
     assert np.isfinite(history).all()
@@ -96,17 +106,10 @@ def test_mixup_is_on_until_the_last_no_mixup_epochs(demo_voc, tmp_path, monkeypa
 
 
 def test_batches_split_over_two_devices_keep_the_replicas_equal(demo_voc):
-    config = demo_config(demo_voc.root)
     ctx = [mx.cpu(0), mx.cpu(1)]
-    dataset = detection_dataset(config.data, train=True)
-    net = build_network(config.model, dataset.classes, ctx)
-    losses = detector_losses(net)
-    trainer = make_trainer(net, config.train, connect("device"))
+    dataset, net, losses, trainer = training_parts(demo_config(demo_voc.root), ctx)
     for batch in train_loader(dataset, net, SIZE, 4):
-        with autograd.record():
-            totals, parts = losses(net, batch, ctx)
-            autograd.backward(totals)
-        trainer.step(losses.step_size(4))
+        totals, parts = step(net, losses, trainer, batch, ctx)
     assert len(totals) == 2 and np.isfinite(sum(float(p.asscalar()) for p in parts.values()))
     for name, param in net.collect_params().items():
         if param.grad_req != "null":

@@ -42,6 +42,11 @@ class Worker:
     def parameter_server(self) -> bool:
         return isinstance(self.kvstore, mx.kvstore.KVStore) and self.kvstore.type.startswith("dist")
 
+    def barrier(self) -> None:
+        """Wait until every worker of a parameter-server run gets here (no-op otherwise)."""
+        if self.parameter_server:
+            self.kvstore._barrier()
+
     @property
     def gradient_sum(self) -> int:
         """How many workers' gradients the kvstore adds up (Horovod averages, so 1 there)."""

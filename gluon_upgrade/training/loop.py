@@ -104,18 +104,12 @@ def _start(run: RunDir, config: Mapping, resume: bool, worker: Worker) -> Option
     if not resume:
         if worker.chief:
             run.create(config.to_yaml())
-        _barrier(worker)
+        worker.barrier()
         return None
-    if not run.holds_run():
-        raise ConfigError("--resume: {} holds no run (no {})".format(run.path, files.CONFIG))
+    run.require_run()
     state = run.recover() if worker.chief else None
-    _barrier(worker)
+    worker.barrier()
     return state if worker.chief else run.read_state()
-
-
-def _barrier(worker: Worker) -> None:
-    if worker.parameter_server:
-        worker.kvstore._barrier()
 
 
 @contextmanager

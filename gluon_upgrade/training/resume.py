@@ -1,11 +1,10 @@
 """Which config a resumed run continues with: the one saved in its run directory."""
-import os
 from typing import Mapping, Optional, Sequence
 
 from ..config.loader import load_config
 from ..config.schema import Config
 from ..errors import ConfigError
-from .rundir import CONFIG
+from .rundir import CONFIG, RunDir
 
 CHANGEABLE = ("ctx", "data.root", "data.num_workers", "eval.batch_size", "train.log_interval", "train.tensorboard")
 """Keys a resumed run may change: where it runs and reads data, not what it trains."""
@@ -19,9 +18,9 @@ def resume_config(output: str, config: Optional[Mapping] = None, overrides: Sequ
     ConfigError
         No run in ``output``, or ``config``/``overrides`` changing what the run trains (the keys are named).
     """
-    saved_path = os.path.join(output, CONFIG)
-    if not os.path.exists(saved_path):
-        raise ConfigError("--resume: {} holds no run (no {})".format(output, CONFIG))
+    run = RunDir(output)
+    run.require_run()
+    saved_path = run.file(CONFIG)
     saved = load_config(saved_path)
     wanted = load_config(saved_path, overrides) if config is None else config
     changed = [key for key in _differences(saved, wanted) if key not in CHANGEABLE]

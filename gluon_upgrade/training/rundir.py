@@ -39,6 +39,11 @@ class RunDir:
         """Whether a run has started here (its config is saved)."""
         return os.path.exists(self.file(CONFIG))
 
+    def require_run(self) -> None:
+        """Raise ``ConfigError`` unless a run has started here (what ``--resume`` needs)."""
+        if not self.holds_run():
+            raise ConfigError("--resume: {} holds no run (no {})".format(self.path, CONFIG))
+
     def create(self, config_text: str) -> None:
         """Start a new run here: save its resolved config.
 

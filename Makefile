@@ -28,9 +28,11 @@ demo-data: $(STAMP)
 		--report results/demo/dataset_coco.md
 	$(PY) scripts/show_data.py --config configs/demo/ssd_voc.yaml --num 8 --out results/demo/demo_train_samples.png
 
+# The paper's Table II and Fig. 4 on the demo data (about 11 minutes on 2 cores): results/demo/table2.md and curves.
 demo: demo-data
 	$(PY) scripts/upgrade.py --model ssd_512_resnet50_v1_voc --random-init --layers last3 \
 		--verify --report results/demo/upgrade_ssd512.json
+	$(PY) scripts/table2.py
 
 bench: $(STAMP) demo-data
 	$(PY) benchmarks/bench_upgrade.py

@@ -7,10 +7,8 @@ python scripts/eval.py --config configs/demo/ssd_voc.yaml --weights runs/demo_ss
 python scripts/eval.py --config configs/ssd512_voc_baseline.yaml --set model.pretrained=true --out eval.json
 """
 import argparse
-import logging
 import os
 import sys
-import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -29,24 +27,19 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    warnings.filterwarnings("ignore", message="Cannot decide type")
+    from gluon_upgrade.cli import run_main
     from gluon_upgrade.config.loader import load_config
-    from gluon_upgrade.errors import GluonUpgradeError
     from gluon_upgrade.evaluation.from_config import evaluate_config
 
     out = args.out or (os.path.splitext(args.weights)[0] + "_eval.json" if args.weights else "eval.json")
-    try:
-        config = load_config(args.config, args.set)
-        report = evaluate_config(config, args.weights, progress=not args.no_progress)
+
+    def work():
+        report = evaluate_config(load_config(args.config, args.set), args.weights, progress=not args.no_progress)
         report.save_json(out)
-    except (GluonUpgradeError, OSError) as err:
-        print("error: {}".format(err), file=sys.stderr)
-        return 2
-    print(report.result.format_table())
-    print("{} images in {:.1f} s{}; report: {}".format(
-        report.images, report.seconds, ", {} skipped".format(len(report.skipped)) if report.skipped else "", out))
-    return 0
+        return "{}\n{} images in {:.1f} s{}; report: {}".format(
+            report.result.format_table(), report.images, report.seconds,
+            ", {} skipped".format(len(report.skipped)) if report.skipped else "", out)
+    return run_main(work)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,8 @@ python scripts/train.py --resume --output runs/try
 python scripts/train.py --config configs/yolo3_416_voc_upgrade.yaml --dry-run
 """
 import argparse
-import logging
 import os
 import sys
-import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -37,33 +35,25 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    warnings.filterwarnings("ignore", message="Cannot decide type")
+    from gluon_upgrade.cli import run_main
     from gluon_upgrade.config.loader import load_config
-    from gluon_upgrade.errors import GluonUpgradeError
     from gluon_upgrade.training.dry_run import dry_run
     from gluon_upgrade.training.loop import train
     from gluon_upgrade.training.resume import resume_config
 
     output = args.output or os.path.join("runs", os.path.splitext(os.path.basename(args.config))[0])
-    try:
+
+    def work():
         config = load_config(args.config, args.set) if args.config else None
         if args.dry_run:
-            print(dry_run(config if config is not None else resume_config(output, None, args.set)), end="")
-            return 0
+            return dry_run(config if config is not None else resume_config(output, None, args.set)).rstrip("\n")
         if args.resume:
             config = resume_config(output, config, args.set)
         result = train(config, output, resume=args.resume, progress=not args.no_progress)
-    except (GluonUpgradeError, OSError) as err:
-        print("error: {}".format(err), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; continue with: python scripts/train.py --resume --output {}".format(output),
-              file=sys.stderr)
-        return 130
-    best = "best mAP {:.4f} at epoch {}".format(result.best_map, result.best_epoch) if result.best_map is not None else "no mAP"
-    print("trained to epoch {}; {}; run directory: {}".format(result.epoch, best, result.output))
-    return 0
+        best = ("best mAP {:.4f} at epoch {}".format(result.best_map, result.best_epoch)
+                if result.best_map is not None else "no mAP")
+        return "trained to epoch {}; {}; run directory: {}".format(result.epoch, best, result.output)
+    return run_main(work, "interrupted; continue with: python scripts/train.py --resume --output {}".format(output))
 
 
 if __name__ == "__main__":

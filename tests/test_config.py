@@ -33,9 +33,9 @@ def test_every_bundled_config_passes_the_dry_run(path):
 
 def test_base_is_merged_section_by_section():
     config = load_config(os.path.join(ROOT, "configs", "demo", "ssd_coco.yaml"))
-    assert config.model.name == "ssd_512_resnet18_v1_voc" and config.model.data_shape == 256  # from the base
+    assert config.model.name == "ssd_128_resnet29_v1_demo" and config.model.data_shape == 128  # from the base
     assert config.data.format == "coco" and config.data.val_splits == ["val2017"]  # its own
-    assert config.eval.batch_size == 16 and config.eval.nms_thresh == 0.45  # base, then schema default
+    assert config.eval.batch_size == 32 and config.eval.nms_thresh == 0.45  # base, then schema default
 
 
 def test_overrides_are_read_as_yaml_and_validated(tmp_path):
@@ -83,6 +83,8 @@ def test_error_in_a_base_file_names_the_base(tmp_path):
     ("train: {kvstore: dist}", "train.kvstore must be one of device, local, dist_sync, dist_device_sync, horovod"),
     ("train: {lr_decay_epochs: [2]}", "unknown key 'train.lr_decay_epochs'; did you mean 'train.lr_decay_epoch'\\?"),
     ("train: {mixup: true}", "train.mixup applies to YOLOv3 models only"),
+    ("model: {name: yolo3_darknet53_voc}\ntrain: {augment: crop_flip}", "train.augment applies to SSD models only"),
+    ("train: {augment: light}", "train.augment must be one of gluoncv, crop_flip"),
     ("model: {mode: upgrade}", "model.mode upgrade needs the trained standard network"),
     ("train: {fine_tune_of: nowhere.yaml}", "train.fine_tune_of: baseline config .*nowhere.yaml not found"),
     ("eval: {metric: coco}", "coco needs COCO-layout data"),

@@ -8,11 +8,12 @@ import sys
 import mxnet as mx
 import numpy as np
 import pytest
+from mxnet import autograd
 from gluoncv.utils.metrics.voc_detection import VOC07MApMetric
 
 from gluon_upgrade.config.loader import config_from_dict
 from gluon_upgrade.data.datasets import COCOLayoutDetection, VOCLayoutDetection
-from gluon_upgrade.data.transforms import train_loader, val_loader
+from gluon_upgrade.data.transforms import SSDCropFlipTrainTransform, train_loader, val_loader
 from gluon_upgrade.evaluation import evaluate
 from gluon_upgrade.evaluation.from_config import evaluate_config
 from gluon_upgrade.errors import ConfigError, UpgradeError
@@ -108,6 +109,30 @@ def test_train_and_val_batches_from_gluoncv_transforms(demo_voc, name):
         assert len(batch) == 7 and batch[6].shape[0] == 4 and batch[6].shape[2] == 4
 
 
+def test_crop_flip_keeps_every_box_inside_the_input_and_its_objects_unshrunk(demo_voc):
+    dataset = VOCLayoutDetection(demo_voc.root, ["2007/trainval"])
+    net = build_network(demo_config(demo_voc.root).model, dataset.classes, [mx.cpu()])
+    with autograd.train_mode():
+        _, _, anchors = net(mx.nd.zeros((1, 3, SIZE, SIZE)))
+    transform = SSDCropFlipTrainTransform(SIZE, SIZE, anchors)
+    plain = SSDCropFlipTrainTransform(SIZE, SIZE)  # no anchors: GluonCV's transforms then return the boxes
+    image, label = dataset[0]
+    mx.random.seed(0)
+    np.random.seed(0)
+    sides = []
+    for _ in range(8):
+        out, boxes = plain(image, label)
+        assert out.shape == (3, SIZE, SIZE) and abs(float(out.mean().asscalar())) < 3  # normalised
+        assert boxes.shape[1] == label.shape[1] and (boxes[:, :4] >= 0).all() and (boxes[:, :4] <= SIZE).all()
+        sides.append((boxes[:, 2] - boxes[:, 0]).max() / SIZE)
+    # A crop only enlarges objects relative to the input; GluonCV's zoom-out would shrink them up to 4x.
+    widest = (label[:, 2] - label[:, 0]).max() / image.shape[1]
+    assert min(sides) >= widest * 0.99
+    _, cls_targets, box_targets = transform(image, label)
+    assert cls_targets.shape == (anchors.shape[1],) and box_targets.shape == (anchors.shape[1], 4)
+    assert float((cls_targets > 0).sum().asscalar()) > 0
+
+
 def test_evaluate_config_loads_weights_saved_after_an_upgrade(demo_voc, tmp_path):
     dataset = VOCLayoutDetection(demo_voc.root, ["2007/test"])
     upgraded = build_network(demo_config(demo_voc.root, mode="dcn_scratch").model, dataset.classes, [mx.cpu()])
@@ -132,8 +157,8 @@ def test_eval_script_prints_table_and_writes_json(demo_coco, tmp_path):
     weights = str(tmp_path / "net.params")
     net.save_parameters(weights)
     result = run_eval("--config", os.path.join(ROOT, "configs", "demo", "ssd_coco.yaml"), "--weights", weights,
-                      "--set", "data.root=" + demo_coco.root, "--set", "model.data_shape=%d" % SIZE,
-                      "--no-progress")
+                      "--set", "data.root=" + demo_coco.root, "--set", "model.name=" + config.model.name,
+                      "--set", "model.data_shape=%d" % SIZE, "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "map75" in result.stdout and "12 images" in result.stdout
     report = json.load(open(str(tmp_path / "net_eval.json")))

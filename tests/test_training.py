@@ -19,7 +19,7 @@ from gluon_upgrade.errors import ConfigError
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.training import losses as losses_module
 from gluon_upgrade.training.distributed import connect
-from gluon_upgrade.training.loop import TrainingError, train
+from gluon_upgrade.training.loop import TrainingError, _stop_on_sigterm, train
 from gluon_upgrade.training.losses import detector_losses
 from gluon_upgrade.training.optim import make_trainer
 from gluon_upgrade.training.resume import resume_config
@@ -218,6 +218,22 @@ def test_non_finite_loss_stops_naming_epoch_and_iteration_and_keeps_the_last_che
         train(demo_config(demo_voc.root), run, progress=False)
     assert RunDir(run).read_state()["epoch"] == 1
     assert [r["epoch"] for r in metrics(run)] == ["1"]
+
+
+def test_sigterm_stops_the_run_but_only_exits_forked_loader_workers():
+    with _stop_on_sigterm():
+        pid = os.fork()
+        if pid == 0:  # a data-loading worker: its pool ends it with SIGTERM
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            finally:
+                os._exit(3)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
 
 
 def test_commit_is_all_or_nothing_across_a_crash(tmp_path):

@@ -82,6 +82,18 @@ class Config(dict):
         return yaml.safe_dump(_plain(self), sort_keys=False, default_flow_style=None)
 
 
+def differences(a: Mapping, b: Mapping, prefix: str = "") -> List[str]:
+    """Dotted keys whose values differ between two configs of the same schema (``train.lr``, ...)."""
+    keys = []
+    for key in a:
+        path = prefix + key
+        if isinstance(a[key], Mapping):
+            keys += differences(a[key], b[key], path + ".")
+        elif a[key] != b[key]:
+            keys.append(path)
+    return keys
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}

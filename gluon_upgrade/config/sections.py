@@ -27,4 +27,4 @@ def _check_metric(config: dict) -> List[Tuple[str, str]]:
 
 
 CHECKS: Tuple[CrossCheck, ...] = (runtime.check_contexts, _check_metric, check_upgrade_source, schedule.check_schedule,
-                                   loop.check_amp, transforms.check_yolo_only)
+                                   loop.check_amp, transforms.check_family_keys)

@@ -3,10 +3,12 @@
 Training transforms are GluonCV's defaults, which also generate the training targets (SSD: anchors matched
 to boxes; YOLOv3: its six target arrays plus the padded boxes).
 """
+import numpy as np
 from mxnet import autograd, gluon
 import mxnet as mx
 from gluoncv.data import RandomTransformDataLoader
 from gluoncv.data.batchify import Pad, Stack, Tuple
+from gluoncv.data.transforms import bbox as tbbox, experimental, image as timage
 from gluoncv.data.sampler import SplitSampler
 from gluoncv.data.transforms.presets.ssd import SSDDefaultTrainTransform, SSDDefaultValTransform
 from gluoncv.data.transforms.presets.yolo import YOLO3DefaultTrainTransform
@@ -19,6 +21,9 @@ from ..errors import UpgradeError
 from ..runtime import net_context
 
 FAMILIES = ("ssd", "yolo3")
+AUGMENTATIONS = ("gluoncv", "crop_flip")
+"""SSD training augmentation: GluonCV's preset (colour jitter, zoom-out to 4x, constrained crop, flip), or its
+constrained crop and flip alone, which keeps objects at their size for small detectors trained from scratch."""
 RANDOM_SHAPES = tuple(range(320, 609, 32))
 """GluonCV's YOLOv3 training input sides (``train_yolo3.py``: 320 to 608 px)."""
 
@@ -27,16 +32,42 @@ FIELDS = {
                                  "(GluonCV's recipe)", bool),
     "mixup": Field(False, "YOLOv3: mix pairs of training images (Beta(1.5, 1.5)), as GluonCV's COCO recipe", bool),
     "no_mixup_epochs": Field(20, "YOLOv3: the last epochs train without mixup", int, minimum=0),
+    "augment": Field("gluoncv", "SSD: 'gluoncv' (GluonCV's preset) or 'crop_flip' (its random crop and "
+                                "horizontal flip, no zoom-out or colour jitter)", str, choices=AUGMENTATIONS),
 }
 """The augmentation keys of the ``train`` section."""
 
 
-def check_yolo_only(config: dict) -> list:
-    """Cross-key check: random shapes and mixup are YOLOv3's recipe (GluonCV's SSD recipe has neither)."""
-    if "yolo3" in config["model"]["name"]:
-        return []
-    return [("train." + key, "applies to YOLOv3 models only, not {}".format(config["model"]["name"]))
-            for key in ("random_shape", "mixup") if config["train"][key]]
+def check_family_keys(config: dict) -> list:
+    """Cross-key check: random shapes and mixup are YOLOv3's recipe, ``augment`` chooses among SSD's."""
+    name = config["model"]["name"]
+    if "yolo3" not in name:
+        return [("train." + key, "applies to YOLOv3 models only, not {}".format(name))
+                for key in ("random_shape", "mixup") if config["train"][key]]
+    if config["train"]["augment"] != "gluoncv":
+        return [("train.augment", "applies to SSD models only, not {}".format(name))]
+    return []
+
+
+class SSDCropFlipTrainTransform(SSDDefaultTrainTransform):
+    """GluonCV's SSD training transform without its colour jitter and zoom-out: constrained random crop,
+    resize with random interpolation, horizontal flip, normalisation, anchor targets (all GluonCV functions).
+    Without ``anchors`` it returns the image and its boxes, as GluonCV's presets do."""
+
+    def __call__(self, src, label):
+        height, width, _ = src.shape
+        bbox, (x0, y0, w, h) = experimental.bbox.random_crop_with_constraints(label, (width, height))
+        img = timage.imresize(mx.image.fixed_crop(src, x0, y0, w, h), self._width, self._height,
+                              interp=np.random.randint(0, 5))
+        bbox = tbbox.resize(bbox, (w, h), (self._width, self._height))
+        img, flips = timage.random_flip(img, px=0.5)
+        bbox = tbbox.flip(bbox, (self._width, self._height), flip_x=flips[0])
+        img = mx.nd.image.normalize(mx.nd.image.to_tensor(img), mean=self._mean, std=self._std)
+        if self._anchors is None:
+            return img, bbox.astype(img.dtype)
+        cls_targets, box_targets, _ = self._target_generator(
+            self._anchors, None, mx.nd.array(bbox[np.newaxis, :, :4]), mx.nd.array(bbox[np.newaxis, :, 4:5]))
+        return img, cls_targets[0], box_targets[0]
 
 
 def family(net: Block) -> str:
@@ -62,7 +93,8 @@ def val_loader(dataset, size: int, batch_size: int, num_workers: int = 0) -> glu
 
 
 def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: int = 0, num_parts: int = 1,
-                 part_index: int = 0, random_shape: bool = False, mixup: bool = False) -> gluon.data.DataLoader:
+                 part_index: int = 0, random_shape: bool = False, mixup: bool = False,
+                 augment: str = "gluoncv") -> gluon.data.DataLoader:
     """Shuffled batches with GluonCV's default augmentation and targets for ``net``'s family.
 
     SSD batches are ``(images, class targets, box targets)``; YOLOv3 batches are ``(images, objectness,
@@ -73,12 +105,14 @@ def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: i
 
     YOLOv3 only, as GluonCV's ``train_yolo3.py``: ``random_shape`` draws a new square input side from
     ``RANDOM_SHAPES`` every 10 batches; ``mixup`` expects ``dataset`` wrapped in GluonCV's ``MixupDetection``.
+    SSD only: ``augment`` is one of ``AUGMENTATIONS``.
     """
     sampler = gluon.data.BatchSampler(SplitSampler(len(dataset), num_parts, part_index), batch_size, "discard")
     if family(net) == "ssd":
         with autograd.train_mode():
             _, _, anchors = net(mx.nd.zeros((1, 3, size, size), ctx=net_context(net)))
-        transform = SSDDefaultTrainTransform(size, size, anchors.as_in_context(mx.cpu()))
+        preset = SSDCropFlipTrainTransform if augment == "crop_flip" else SSDDefaultTrainTransform
+        transform = preset(size, size, anchors.as_in_context(mx.cpu()))
         batchify = Tuple(Stack(), Stack(), Stack())
     else:
         batchify = Tuple(*([Stack() for _ in range(6)] + [Pad(axis=0, pad_val=-1)]))

@@ -6,6 +6,7 @@ import mxnet as mx
 from mxnet.gluon import Block
 
 from ..config.schema import Field
+from ..surgery.deformable import IMPLEMENTATIONS
 from ..surgery.inplace import upgrade
 from .zoo import check_model_name, default_input_shape, load_weights, signature_args, zoo_model
 
@@ -13,7 +14,10 @@ MODES = ("baseline", "dcn_scratch", "upgrade")
 
 UPGRADE_FIELDS = {
     "layers": Field("last3", "lastN | NAME,NAME | re:PATTERN", str),
-    "version": Field(1, "deformable convolution version (2 trains on GPU only)", int, choices=(1, 2)),
+    "version": Field(1, "deformable convolution version (2 trains on GPU only, unless impl: sampled)", int,
+                     choices=(1, 2)),
+    "impl": Field("mxnet", "MXNet's deformable operators, or 'sampled': composed of differentiable operators "
+                           "(v2 trains on CPU; Conv2D blocks only)", str, choices=IMPLEMENTATIONS),
     "deformable_groups": Field(1, "offset groups per layer", int, minimum=1),
     "scope": Field("auto", "auto (the backbone) | '' (whole network) | a layer-name prefix", str),
 }
@@ -77,6 +81,8 @@ def build_network(model: Mapping, classes: Optional[Sequence[str]], ctx: List[mx
         kwargs["classes"] = list(classes)
     if "pretrained_base" in accepted:
         kwargs["pretrained_base"] = model["pretrained_base"] and not model["pretrained"] and not model["weights"]
+    if "base_size" in accepted:
+        kwargs["base_size"] = input_size(model)
     if model["pretrained"]:
         kwargs.update(pretrained=True, ctx=ctx[0])
     net = zoo_model(model["name"], **kwargs)

@@ -9,6 +9,7 @@ import mxnet as mx
 from mxnet.gluon import Block, SymbolBlock
 
 from ..errors import UpgradeError
+from .demo_ssd import PROJECT_MODELS, project_model
 from .init import random_init
 
 
@@ -35,9 +36,9 @@ def default_input_shape(name: str) -> Tuple[int, int, int, int]:
 
 
 def model_names() -> Sequence[str]:
-    """Every name GluonCV's model zoo knows."""
+    """Every name GluonCV's model zoo knows, plus this project's networks (``demo_ssd``)."""
     from gluoncv.model_zoo import get_model_list
-    return get_model_list()
+    return list(get_model_list()) + list(PROJECT_MODELS)
 
 
 def check_model_name(name: str) -> None:
@@ -50,14 +51,21 @@ def check_model_name(name: str) -> None:
 
 
 def zoo_model(name: str, **kwargs) -> Block:
-    """``gluoncv.model_zoo.get_model(name, **kwargs)``, with an ``UpgradeError`` when weights cannot be fetched.
+    """``gluoncv.model_zoo.get_model(name, **kwargs)`` (or a project network's constructor), with an
+    ``UpgradeError`` when weights cannot be fetched.
 
     GluonCV downloads trained (``pretrained``) and ImageNet (``pretrained_base``) weights to ``~/.mxnet/models``
     on first use; offline, the error says which switch to turn off or where to put the file.
     """
     from gluoncv.model_zoo import get_model
     try:
-        return get_model(name, **kwargs)
+        # A fresh name manager gives the network the names it gets in a fresh process (ssd0_...): parameters
+        # of GluonCV's symbol feature extractors are saved under those names, so a file saved by one network
+        # then loads into another built later in the same process.
+        with mx.name.NameManager():
+            if project_model(name):
+                return project_model(name)(**kwargs)
+            return get_model(name, **kwargs)
     except (OSError, ConnectionError) as err:
         raise UpgradeError(
             "building {} needs GluonCV weights that could not be fetched ({}): copy them into ~/.mxnet/models, "
@@ -119,7 +127,7 @@ def load_weights(net: Block, path: str, what: str, ctx: mx.Context = mx.cpu()) -
 def signature_args(name: str) -> Sequence[str]:
     """Keyword names the zoo constructor of ``name`` accepts (``pretrained_base`` or not)."""
     from gluoncv.model_zoo.model_zoo import _models
-    return list(inspect.signature(_models[name.lower()]).parameters)
+    return list(inspect.signature(project_model(name) or _models[name.lower()]).parameters)
 
 
 def load_symbol_model(symbol_file: str, params_file: str, input_names: Sequence[str] = ("data",),

@@ -1,6 +1,5 @@
 """A grid of annotated images from a detection data set, drawn with GluonCV's ``plot_bbox``."""
 import math
-import os
 from typing import Optional, Sequence
 
 import matplotlib
@@ -9,6 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from gluoncv.utils.viz import plot_bbox  # noqa: E402
+
+from .curves import save_figure  # noqa: E402
 
 
 def plot_samples(dataset, out: str, indices: Sequence[int], columns: int = 4, title: Optional[str] = None) -> str:
@@ -34,10 +35,4 @@ def plot_samples(dataset, out: str, indices: Sequence[int], columns: int = 4, ti
         ax.axis("off")
     for ax in axes.flat[len(indices):]:
         ax.axis("off")
-    if title:
-        figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    figure.savefig(out, dpi=80)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out, title, dpi=80)

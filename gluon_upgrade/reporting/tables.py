@@ -1,5 +1,10 @@
 """Render rows as aligned text tables for terminals and as Markdown tables for results files."""
-from typing import Sequence
+from typing import Optional, Sequence
+
+
+def percent(fraction: Optional[float]) -> Optional[float]:
+    """A fraction (an mAP) as a percentage rounded to 2 decimals, as the paper prints it; None stays None."""
+    return None if fraction is None else round(100 * fraction, 2)
 
 
 def _cell(value) -> str:

@@ -13,17 +13,26 @@ from mxnet.gluon.contrib.cnn import DeformableConvolution, ModulatedDeformableCo
 
 from ..errors import UpgradeError
 from ..selection.layers import ConvLayer, param_shape
+from .sampled import SampledDeformableConvolution, SampledModulatedDeformableConvolution
 
 VERSIONS = (1, 2)
+BLOCKS = {("mxnet", 1): DeformableConvolution, ("mxnet", 2): ModulatedDeformableConvolution,
+          ("sampled", 1): SampledDeformableConvolution, ("sampled", 2): SampledModulatedDeformableConvolution}
+"""The deformable block per implementation and version: MXNet's operators, or the composition of
+differentiable operators in ``sampled`` (same parameters; its v2 trains on CPU)."""
+IMPLEMENTATIONS = ("mxnet", "sampled")
 
 
-def check_version(version: int, deformable_groups: int) -> None:
-    """Raise ``UpgradeError`` for a DCN version other than 1 or 2 or fewer than one deformable group."""
+def check_version(version: int, deformable_groups: int, impl: str = "mxnet") -> None:
+    """Raise ``UpgradeError`` for a DCN version other than 1 or 2, fewer than one deformable group, or an
+    implementation other than ``IMPLEMENTATIONS``."""
     if version not in VERSIONS:
         raise UpgradeError("version must be 1 (DeformableConvolution) or 2 (ModulatedDeformableConvolution), "
                            "got {!r}".format(version))
     if int(deformable_groups) < 1:
         raise UpgradeError("deformable_groups must be >= 1, got {!r}".format(deformable_groups))
+    if impl not in IMPLEMENTATIONS:
+        raise UpgradeError("impl must be one of {}, got {!r}".format(", ".join(IMPLEMENTATIONS), impl))
 
 
 def offset_channels(kernel: Sequence[int], version: int, deformable_groups: int) -> int:
@@ -42,15 +51,16 @@ def check_channels(layer: ConvLayer, deformable_groups: int) -> None:
 
 
 def deformable_block(conv: nn.conv_layers._Conv, layer: ConvLayer, version: int,
-                     deformable_groups: int) -> HybridBlock:
-    """A ``DeformableConvolution`` (v1) or ``ModulatedDeformableConvolution`` (v2) equal to ``conv``.
+                     deformable_groups: int, impl: str = "mxnet") -> HybridBlock:
+    """A ``DeformableConvolution`` (v1) or ``ModulatedDeformableConvolution`` (v2) equal to ``conv``, MXNet's
+    or (``impl="sampled"``) the same block computed from differentiable operators.
 
     The main weight and bias are copies of ``conv``'s (same values, contexts, dtype, ``grad_req``,
     ``lr_mult``, ``wd_mult``); the offset branch is zero. The block keeps ``conv``'s prefix, so its
     parameters are named ``<conv prefix>deformable_conv_weight`` and ``<conv prefix>offset_weight``.
     """
     check_channels(layer, deformable_groups)
-    cls = DeformableConvolution if version == 1 else ModulatedDeformableConvolution
+    cls = BLOCKS[impl, version]
     activation = conv.act._act_type if getattr(conv, "act", None) is not None else None
     # MXNet's block would group the offset branch like the main convolution; built with groups=1 the offset
     # branch sees every input channel, as in Dai et al., and depthwise layers (offset channels not divisible

@@ -3,6 +3,7 @@ import logging
 from collections import OrderedDict
 from mxnet.gluon import Block
 
+from ..errors import UpgradeError
 from ..selection.backbone import Scope, resolve_scope
 from ..selection.layers import conv_layers
 from ..selection.spec import LayerSpec, parse_spec, select_layers
@@ -14,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Scope = "auto",
-            deformable_groups: int = 1) -> Block:
+            deformable_groups: int = 1, impl: str = "mxnet") -> Block:
     """Upgrade convolutions of a trained network to deformable convolutions without changing its outputs.
 
     Each chosen ``Conv2D`` (or ``Convolution`` node of a ``SymbolBlock``'s graph) becomes MXNet's
@@ -39,6 +40,10 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
         patterns. ``""``: the whole network. Another string: layers whose name starts with it.
     deformable_groups : int, default 1
         Offset groups (``num_deformable_group``); must divide the layer's input channels.
+    impl : {"mxnet", "sampled"}
+        MXNet's deformable operators, or the same computation composed of differentiable operators
+        (``surgery.sampled``), whose v2 trains on CPU; same parameters, so weights move between the two.
+        ``"sampled"`` replaces blocks (``Conv2D`` children), not nodes of a symbol graph.
 
     Returns
     -------
@@ -49,23 +54,28 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
     ------
     UpgradeError
         Unknown backbone, a name matching no layer or several, a layer that cannot be upgraded (transposed,
-        not 2D, NHWC, weight shape unknown), or a bad version.
+        not 2D, NHWC, weight shape unknown), a bad version or implementation, or ``"sampled"`` for a node of a
+        symbol graph.
 
     Examples
     --------
     >>> net = gluoncv.model_zoo.get_model("yolo3_darknet53_voc", pretrained=True)
     >>> net = gluon_upgrade.upgrade(net, layers="last3")
     """
-    check_version(version, deformable_groups)
+    check_version(version, deformable_groups, impl)
     inventory = conv_layers(net)
     if scope == "auto" and parse_spec(layers)[0] != "last":
         scope = ""
     in_scope, description = resolve_scope(net, scope, inventory)
     chosen = select_layers(inventory, layers, in_scope, description)
+    in_graphs = [layer.name for layer in chosen if layer.node is not None]
+    if impl != "mxnet" and in_graphs:
+        raise UpgradeError("impl={!r} replaces Conv2D blocks, but {} are nodes of a symbol graph; upgrade them "
+                           "with impl='mxnet'".format(impl, ", ".join(in_graphs)))
     graph_layers = OrderedDict()
     for layer in chosen:
         if layer.node is None:
-            new = deformable_block(layer.owner, layer, version, deformable_groups)
+            new = deformable_block(layer.owner, layer, version, deformable_groups, impl)
             if layer.owner is net:
                 net = new
             elif replace_block(net, layer.owner, new) == 0:

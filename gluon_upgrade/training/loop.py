@@ -130,7 +130,12 @@ def _log_to(run: RunDir, worker: Worker) -> Iterator[None]:
 @contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
     """A job scheduler's SIGTERM stops the run as Ctrl-C does (weights saved) before its SIGKILL comes."""
+    owner = os.getpid()
+
     def interrupt(signum, frame):
+        if os.getpid() != owner:
+            # A forked data-loading worker inherits this handler; its pool ends it with SIGTERM: just exit.
+            os._exit(0)
         raise KeyboardInterrupt("SIGTERM")
     try:
         previous = signal.signal(signal.SIGTERM, interrupt)
@@ -170,7 +175,8 @@ class _Run:
         self.mixup = MixupDetection(self.train_set) if self.train_cfg["mixup"] else None
         self.loader = train_loader(self.mixup or self.train_set, self.net, self.size, self.batch,
                                    config["data"]["num_workers"], worker.count, worker.rank,
-                                   self.train_cfg["random_shape"], self.mixup is not None)
+                                   self.train_cfg["random_shape"], self.mixup is not None,
+                                   self.train_cfg["augment"])
         if len(self.loader) == 0:
             raise ConfigError("train.batch_size: {} images per worker, but a worker's share of the training set "
                               "has {} images".format(self.batch, len(self.train_set) // worker.count))
@@ -183,7 +189,7 @@ class _Run:
             self.trainer.load_states(run.file(files.STATES))
         self.metric_keys = VALUES[config_metric(config)]
         self.columns = (["epoch", "lr", "train_loss"] + list(self.losses.parts) + list(self.metric_keys)
-                        + ["seconds", "images_per_second", "eval_seconds"])
+                        + ["images", "seconds", "images_per_second", "eval_seconds"])
         self.rows = [dict(r) for r in run.read_metrics(self.state["epoch"])] if state else []
         logger.info("%s %s: %d training images (%d per worker x %d workers), %d iterations of %d images per epoch"
                     ", %d deformable offset branches", config["model"]["name"], config["model"]["mode"],
@@ -259,7 +265,8 @@ class _Run:
         bar.close()
         seconds = time.perf_counter() - start
         stats = {key: value / iterations for key, value in sums.items()}
-        stats.update(seconds=seconds, images_per_second=iterations * self.batch * self.worker.count / seconds)
+        images = iterations * self.batch * self.worker.count
+        stats.update(images=images, seconds=seconds, images_per_second=images / seconds)
         if self.worker.count > 1:
             logger.info("epoch %d parameters md5 %s", epoch, fingerprint(self.net))
         return stats

@@ -9,7 +9,8 @@ from ..config.schema import Field
 from .distributed import Worker
 
 FIELDS = {
-    "optimizer": Field("sgd", "sgd | nag (SGD with Nesterov momentum)", str, choices=("sgd", "nag")),
+    "optimizer": Field("sgd", "sgd | nag (SGD with Nesterov momentum) | adam (momentum unused)", str,
+                       choices=("sgd", "nag", "adam")),
     "batch_size": Field(32, "images per iteration, over all devices and workers", int, minimum=1),
     "momentum": Field(0.9, "momentum", float, minimum=0, maximum=0.999),
     "wd": Field(0.0005, "weight decay", float, minimum=0),
@@ -43,7 +44,9 @@ def make_trainer(net: Block, train: Mapping, worker: Worker) -> gluon.Trainer:
     holds the optimizer state, and rank 0's checkpoint can resume all of them.
     """
     params = net.collect_params()
-    settings = {"learning_rate": train["lr"], "wd": train["wd"], "momentum": train["momentum"]}
+    settings = {"learning_rate": train["lr"], "wd": train["wd"]}
+    if train["optimizer"] != "adam":
+        settings["momentum"] = train["momentum"]
     if worker.horovod is not None:
         return worker.horovod.DistributedTrainer(params, train["optimizer"], settings)
     return gluon.Trainer(params, train["optimizer"], settings, kvstore=worker.kvstore,

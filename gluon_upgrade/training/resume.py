@@ -2,7 +2,7 @@
 from typing import Mapping, Optional, Sequence
 
 from ..config.loader import load_config
-from ..config.schema import Config
+from ..config.schema import Config, differences
 from ..errors import ConfigError
 from .rundir import CONFIG, RunDir
 
@@ -23,19 +23,8 @@ def resume_config(output: str, config: Optional[Mapping] = None, overrides: Sequ
     saved_path = run.file(CONFIG)
     saved = load_config(saved_path)
     wanted = load_config(saved_path, overrides) if config is None else config
-    changed = [key for key in _differences(saved, wanted) if key not in CHANGEABLE]
+    changed = [key for key in differences(saved, wanted) if key not in CHANGEABLE]
     if changed:
         raise ConfigError("--resume: the run in {} was started with other values of: {}; a resumed run may "
                           "change only {}".format(output, ", ".join(changed), ", ".join(CHANGEABLE)))
     return wanted
-
-
-def _differences(a: Mapping, b: Mapping, prefix: str = "") -> list:
-    keys = []
-    for key in a:
-        path = prefix + key
-        if isinstance(a[key], Mapping):
-            keys += _differences(a[key], b[key], path + ".")
-        elif a[key] != b[key]:
-            keys.append(path)
-    return keys

@@ -1,0 +1,38 @@
+"""What the command-line scripts share: quiet logging, one error line and exit 2 for bad input, exit 130 on
+Ctrl-C, and the command line as it is written next to the results it made."""
+import logging
+import shlex
+import sys
+import warnings
+from typing import Callable, Optional, Sequence
+
+from .errors import GluonUpgradeError
+
+RESUME_HINT = "interrupted; run the same command again to resume"
+
+
+def command_line(script: str, argv: Optional[Sequence[str]] = None) -> str:
+    """``python scripts/<script> ARGS`` with this process's arguments (or ``argv``), shell-quoted."""
+    args = shlex.join(sys.argv[1:] if argv is None else argv)
+    return "python scripts/{}{}".format(script, " " + args if args else "")
+
+
+def run_main(work: Callable[[], Optional[str]], interrupted: str = RESUME_HINT) -> int:
+    """Run a script's work and return its exit status.
+
+    ``work`` returns the text to print (or None). A ``GluonUpgradeError`` or ``OSError`` prints one
+    ``error:`` line on stderr and gives 2; Ctrl-C (or SIGTERM in training) prints ``interrupted`` and gives 130.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    warnings.filterwarnings("ignore", message="Cannot decide type")
+    try:
+        text = work()
+    except (GluonUpgradeError, OSError) as err:
+        print("error: {}".format(err), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(interrupted, file=sys.stderr)
+        return 130
+    if text:
+        print(text)
+    return 0

@@ -1,0 +1,160 @@
+"""The depth study (the paper's Table I and its speed/accuracy remark): how many of the backbone's last 3x3
+convolutions to upgrade.
+
+One trained baseline is upgraded at each depth and fine-tuned by the same rule; depth 0 fine-tunes the baseline
+unchanged, the control. Accuracy comes from those runs; parameters and inference/training speed are measured
+for every depth in one process, one after another, so their ratios to depth 0 compare like with like.
+"""
+import os
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Sequence
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd
+
+from ..config.loader import load_config
+from ..errors import ConfigError
+from ..models.build import build_network, input_size
+from ..reporting.curves import plot_against
+from ..reporting.files import write_json, write_text
+from ..reporting.tables import markdown_table, percent
+from ..training import rundir as files
+from .paper import TABLE1
+from .runs import RunRecord, ensure_run, fine_tune_overrides
+
+DEPTHS = (0, 1, 2, 3, 6)
+"""Upgraded layers per experiment: none, res5c, res5b-c, res5a-c, res5a-c plus three of res4."""
+PAPER_NAMES = {0: "none", 1: "res5c", 2: "res5b,c", 3: "res5a,b,c", 6: "res5a,b,c + res4b20,21,22"}
+
+
+def depth_overrides(depth: int) -> List[str]:
+    """How an upgrade config becomes the experiment of ``depth`` layers (0: the baseline, fine-tuned as is)."""
+    if depth == 0:
+        return ["model.mode=baseline"]
+    return ["model.upgrade.layers=last{}".format(depth)]
+
+
+@dataclass
+class Speed:
+    """Milliseconds per image of one network: inference (hybridized forward) and a training step."""
+
+    params: int
+    infer_ms: float
+    train_ms: float
+
+
+def measure_speed(config: Mapping, batch: int, repeats: int) -> Speed:
+    """Time the config's network (random weights; speed does not depend on them) on a random batch.
+
+    Inference is a hybridized forward pass; training is forward and backward of the sum of the training-mode
+    outputs plus an SGD update. Each is the median of ``repeats`` timings after two warm-up passes.
+    """
+    model = dict(config["model"], weights=None, pretrained=False)
+    ctx = [mx.cpu()]
+    net = build_network(model, _classes(config), ctx)
+    size = input_size(model)
+    data = mx.nd.random.uniform(shape=(batch, 3, size, size))
+    net.hybridize(static_alloc=True, static_shape=True)
+    trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.0})
+
+    def infer():
+        mx.nd.waitall()
+        start = time.perf_counter()
+        net(data)
+        mx.nd.waitall()
+        return time.perf_counter() - start
+
+    def step():
+        mx.nd.waitall()
+        start = time.perf_counter()
+        with autograd.record():
+            outputs = net(data)
+            total = mx.nd.add_n(*[out.sum() for out in outputs if out.dtype == np.float32])
+        total.backward()
+        trainer.step(batch)
+        mx.nd.waitall()
+        return time.perf_counter() - start
+
+    times = {}
+    for name, run in (("infer", infer), ("train", step)):
+        samples = [run() for _ in range(repeats + 2)][2:]
+        times[name] = 1000 * float(np.median(samples)) / batch
+    params = sum(int(np.prod(p.shape)) for p in net.collect_params().values())
+    return Speed(params, times["infer"], times["train"])
+
+
+def _classes(config: Mapping) -> Sequence[str]:
+    from ..data.datasets import detection_dataset
+    return detection_dataset(config["data"], train=False).classes
+
+
+def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int] = DEPTHS,
+                    baseline_run: str = "", overrides: Sequence[str] = (), batch: int = 8, repeats: int = 10,
+                    command: str = "", progress: bool = True) -> str:
+    """Fine-tune the baseline at every depth, measure speed, write ``table1_depth.md``/``.json``/``.png``.
+
+    Parameters
+    ----------
+    baseline, upgrade : str
+        The baseline config (trained into ``baseline_run`` unless finished there) and the upgrade config each
+        depth fine-tunes with.
+    out : str
+        Results folder: ``table1_depth.md``, ``table1_depth.json``, ``table1_depth.png``, and ``depth/<N>/`` runs.
+    baseline_run : str
+        The baseline's run directory (default ``out/depth/baseline``); a finished one with the same config is
+        reused, e.g. Table II's.
+
+    Returns
+    -------
+    str
+        The Markdown table.
+    """
+    bad = [d for d in depths if d < 0]
+    if bad or not depths:
+        raise ConfigError("depths must be one or more non-negative layer counts, got {}".format(list(depths)))
+    folder = os.path.join(out, "depth")
+    baseline_run = baseline_run or os.path.join(folder, "baseline")
+    base = ensure_run(load_config(baseline, overrides), baseline_run, progress)
+    common = list(overrides) + fine_tune_overrides(base.epochs, os.path.join(baseline_run, files.BEST))
+    configs = {d: load_config(upgrade, common + depth_overrides(d)) for d in depths}
+    runs: Dict[int, RunRecord] = {d: ensure_run(configs[d], os.path.join(folder, str(d)), progress) for d in depths}
+    speeds = {d: measure_speed(configs[d], batch, repeats) for d in depths}
+    reference = speeds[depths[0]]
+    rows, data = [], {}
+    for d in depths:
+        run, speed = runs[d], speeds[d]
+        # Best over the fine-tune's epochs: an upgrade run's epoch 0 is the baseline itself.
+        data[d] = {"layers": PAPER_NAMES.get(d, "last{}".format(d)), "final_map": run.final("map"),
+                   "best_map": run.best("map", first_epoch=1), "params": speed.params,
+                   "infer_ms": speed.infer_ms, "train_ms": speed.train_ms,
+                   "infer_ratio": speed.infer_ms / reference.infer_ms,
+                   "train_ratio": speed.train_ms / reference.train_ms}
+        paper = next((row for row in TABLE1 if row["layers"] == data[d]["layers"]), None)
+        rows.append([d, data[d]["layers"], percent(data[d]["final_map"]), percent(data[d]["best_map"]), speed.params,
+                     "{:+.2f}".format(100 * (speed.params / reference.params - 1)),
+                     round(speed.infer_ms, 2), round(data[d]["infer_ratio"], 2), round(speed.train_ms, 2),
+                     round(data[d]["train_ratio"], 2), paper["faster_rcnn_map"] if paper else ""])
+    headers = ["layers", "which (paper's names)", "final mAP (%)", "best mAP (%)", "parameters", "params vs {} (%)"
+               .format(depths[0]), "inference ms/img", "x", "training ms/img", "x", "paper: Faster R-CNN mAP"]
+    text = "\n".join([
+        "# Depth study: upgraded layers against accuracy and speed", "",
+        "Made by `{}`.".format(command), "",
+        markdown_table(headers, rows), "",
+        "Each depth upgrades the last N 3x3 convolutions of the baseline's backbone ({}) and fine-tunes {} epochs "
+        "by the paper's rule; 0 fine-tunes the baseline unchanged. Best is over the fine-tune's epochs (1 on). "
+        "Times are medians over {} batches of {} images on this machine's CPU, measured one network after "
+        "another in one process; x is the ratio to {} layers. "
+        "The paper's column is Table I (ResNet-101 Faster R-CNN on VOC, from Dai et al.), for the trend only."
+        .format(configs[depths[-1]]["model"]["name"], runs[depths[0]].epochs, repeats, batch, depths[0]), ""])
+    write_text(os.path.join(out, "table1_depth.md"), text)
+    write_json(os.path.join(out, "table1_depth.json"), {"command": command, "depths": data})
+    plot_against(list(depths), {
+        "mAP (%)": {"final": [percent(data[d]["final_map"]) for d in depths],
+                    "best": [percent(data[d]["best_map"]) for d in depths]},
+        "time per image vs {} layers".format(depths[0]): {"inference": [data[d]["infer_ratio"] for d in depths],
+                                                            "training": [data[d]["train_ratio"] for d in depths]}},
+        os.path.join(out, "table1_depth.png"), "upgraded 3x3 layers (last N of the backbone)",
+        title="depth study: accuracy and speed")
+    return text

@@ -1,0 +1,286 @@
+"""The Table III/IV harness: for each row, score the base model (F), upgrade and fine-tune it, score it again (T).
+
+A row names its upgrade config; the base model is GluonCV's zoo weights (``base="gluon"``, what the upgrade
+configs load with ``pretrained: true``) or the user's own baseline, trained from the row's baseline config
+(``base="own"``, the paper's "authors' base" columns). Rows sharing a baseline config share its run. Every step
+writes a file the next call finds, so finished rows are not redone and an interrupted reproduction resumes.
+"""
+import os
+import shlex
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ..config.loader import load_config
+from ..data.datasets import detection_dataset
+from ..errors import ConfigError, list_names
+from ..evaluation.from_config import evaluate_config
+from ..evaluation.metrics import VALUES
+from ..reporting.files import write_json, write_text
+from ..reporting.tables import markdown_table
+from ..training import rundir as files
+from .paper import TABLE3, TABLE4
+from .runs import ensure_run, fine_tune_overrides, read_run
+
+BASES = ("gluon", "own")
+"""Where a row's base model comes from: GluonCV's zoo, or a baseline trained from the row's config."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row: the paper's model key, its label, and the configs that reproduce it."""
+
+    key: str
+    label: str
+    baseline: str
+    upgrade: str
+
+
+def _rows(specs: Sequence[Tuple[str, str, str]]) -> Tuple[Row, ...]:
+    return tuple(Row(key, label, "configs/{}_baseline.yaml".format(stem), "configs/{}_upgrade.yaml".format(stem))
+                 for key, label, stem in specs)
+
+
+TABLES: Dict[int, Tuple[Row, ...]] = {
+    3: _rows([("ssd512_resnet50", "SSD512 ResNet-50", "ssd512_voc"),
+                   ("yolo3_320_darknet53", "YOLOv3 320 Darknet-53", "yolo3_320_voc"),
+                   ("yolo3_416_darknet53", "YOLOv3 416 Darknet-53", "yolo3_416_voc")]),
+    4: _rows([("ssd512_resnet50", "SSD512 ResNet-50", "ssd512_coco"),
+                   ("yolo3_320_darknet53", "YOLOv3 320 Darknet-53", "yolo3_320_coco"),
+                   ("yolo3_416_darknet53", "YOLOv3 416 Darknet-53", "yolo3_416_coco"),
+                   ("yolo3_608_darknet53", "YOLOv3 608 Darknet-53", "yolo3_608_coco")]),
+}
+"""The paper's rows, with the configs that reproduce them on VOC (Table III) and COCO (Table IV)."""
+
+def _demo_rows(data: str) -> Tuple[Row, ...]:
+    demo = "configs/demo/{}.yaml".format
+    return (Row("ssd512_resnet50", "demo SSD 128 ResNet-29", demo("ssd_" + data), demo("ssd_{}_upgrade".format(data))),
+            Row("yolo3_320_darknet53", "YOLOv3 128 Darknet-53", demo("yolo3_" + data),
+                demo("yolo3_128_{}_upgrade".format(data))),
+            Row("yolo3_416_darknet53", "YOLOv3 160 Darknet-53", demo("yolo3_" + data),
+                demo("yolo3_160_{}_upgrade".format(data))))
+
+
+DEMO_TABLES: Dict[int, Tuple[Row, ...]] = {3: _demo_rows("voc"), 4: _demo_rows("coco")}
+"""The same rows on the demo data: the demo SSD and a small-input YOLOv3, always from their own baselines.
+Each demo row stands for the paper row whose numbers it is printed beside."""
+
+PAPER = {3: TABLE3, 4: TABLE4}
+BASE_EVAL = "base_eval.json"
+
+
+def select_rows(table: int, keys: Optional[Sequence[str]], demo: bool = False) -> Tuple[Row, ...]:
+    """The rows of ``table`` (3 or 4), all or those named in ``keys``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown table or row key (the valid ones are listed).
+    """
+    rows = (DEMO_TABLES if demo else TABLES).get(table)
+    if rows is None:
+        raise ConfigError("--table {}: the paper's harness has tables 3 and 4".format(table))
+    if not keys:
+        return rows
+    known = {row.key: row for row in rows}
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise ConfigError("unknown row(s) {} of Table {}; the rows are:\n{}".format(
+            ", ".join(unknown), table, list_names(known)))
+    return tuple(known[key] for key in keys)
+
+
+@dataclass
+class Step:
+    """One step of a row: what it runs (as a command line), where its result lands, whether that exists."""
+
+    what: str
+    command: List[str]
+    result: str
+    done: bool
+
+
+class RowPlan:
+    """The steps of one row, resolved against a results folder, a base and overrides."""
+
+    def __init__(self, row: Row, out: str, base: str, overrides: Sequence[str]):
+        if base not in BASES:
+            raise ConfigError("base must be one of {}, not {}".format(", ".join(BASES), base))
+        self.row, self.base, self.overrides = row, base, list(overrides)
+        self.folder = os.path.join(out, row.key + ("" if base == "gluon" else "_own"))
+        self.baseline_run = os.path.join(out, "baselines", os.path.splitext(os.path.basename(row.baseline))[0])
+        self.fine_tune_run = os.path.join(self.folder, "fine_tune")
+
+    def base_weights(self) -> Optional[str]:
+        return os.path.abspath(os.path.join(self.baseline_run, files.BEST)) if self.base == "own" else None
+
+    def baseline_config(self):
+        return load_config(self.row.baseline, self.overrides)
+
+    def upgrade_overrides(self) -> List[str]:
+        """The upgrade config's overrides: the user's, then (own base) the baseline's weights and the
+        paper's fine-tune rule applied to the baseline as configured."""
+        if self.base == "gluon":
+            return self.overrides
+        return self.overrides + ["model.pretrained=false", "train.fine_tune_of=" + os.path.abspath(self.row.baseline)
+                                 ] + fine_tune_overrides(self.baseline_config()["train"]["epochs"],
+                                                         self.base_weights())
+
+    def base_overrides(self) -> List[str]:
+        """The upgrade config turned back into its base network: no upgrade, the base's weights."""
+        return self.upgrade_overrides() + ["model.mode=baseline"]
+
+    def steps(self) -> List[Step]:
+        steps = []
+        if self.base == "own":
+            steps.append(Step("train the baseline", _command("train.py", self.row.baseline, self.overrides,
+                                                             ["--output", self.baseline_run]),
+                              self.baseline_run, _finished(self.baseline_run)))
+        base_eval = os.path.join(self.folder, BASE_EVAL)
+        steps.append(Step("score the base model (F)", _command("eval.py", self.row.upgrade, self.base_overrides(),
+                                                               ["--out", base_eval]),
+                          base_eval, os.path.exists(base_eval)))
+        steps.append(Step("upgrade and fine-tune (T)", _command("train.py", self.row.upgrade,
+                                                                self.upgrade_overrides(),
+                                                                ["--output", self.fine_tune_run]),
+                          self.fine_tune_run, _finished(self.fine_tune_run)))
+        return steps
+
+    def run(self, progress: bool = True) -> None:
+        """Run the steps not done yet (each resumes or reuses what an earlier call left)."""
+        check_data(load_config(self.row.upgrade, self.upgrade_overrides()))
+        if self.base == "own":
+            ensure_run(self.baseline_config(), self.baseline_run, progress)
+        base_eval = os.path.join(self.folder, BASE_EVAL)
+        if not os.path.exists(base_eval):
+            report = evaluate_config(load_config(self.row.upgrade, self.base_overrides()), progress=progress)
+            report.save_json(base_eval)
+        ensure_run(load_config(self.row.upgrade, self.upgrade_overrides()), self.fine_tune_run, progress)
+
+    def measured(self) -> Optional[Dict[str, Dict[str, float]]]:
+        """F (the base model), F after the upgrade (epoch 0), T (the last epoch), and the minutes of training and
+        evaluation (``row``: F, the upgrade's evaluations and its fine-tune; ``baseline``: the own baseline's
+        run, shared by rows of the same baseline), or None if not done."""
+        base_eval = os.path.join(self.folder, BASE_EVAL)
+        if not (os.path.exists(base_eval) and _finished(self.fine_tune_run)):
+            return None
+        import json
+        with open(base_eval, encoding="utf-8") as f:
+            base = json.load(f)
+        run = read_run(self.fine_tune_run)
+        keys = VALUES[base["metric"]][:3]  # the paper's columns: mAP (VOC), or COCO's mAP@[.5:.95], @.5, @.75
+        minutes = {"row": (base["seconds"] + _seconds(run)) / 60}
+        if self.base == "own":
+            minutes["baseline"] = _seconds(read_run(self.baseline_run)) / 60
+        return {"F": {key: base["values"][key] for key in keys},
+                "upgraded": {key: run.rows[0][key] for key in keys},
+                "T": {key: run.rows[-1][key] for key in keys}, "minutes": minutes}
+
+
+def _seconds(run) -> float:
+    return run.total("seconds") + run.total("eval_seconds")
+
+
+def _finished(path: str) -> bool:
+    return os.path.exists(os.path.join(path, files.STATE)) and read_run(path).finished \
+        and os.path.exists(os.path.join(path, files.LAST))
+
+
+def _command(script: str, config: str, overrides: Sequence[str], extra: Sequence[str]) -> List[str]:
+    command = ["python", "scripts/" + script, "--config", config]
+    for entry in overrides:
+        command += ["--set", entry]
+    return command + list(extra)
+
+
+def check_data(config) -> None:
+    """Open the config's validation set: a missing data set stops here, with how to prepare it."""
+    detection_dataset(config["data"], train=False)
+
+
+def format_commands(plans: Sequence[RowPlan]) -> str:
+    """What ``--dry-run`` prints: each row's steps as shell commands, done ones marked."""
+    lines = []
+    for plan in plans:
+        lines.append("# {} ({} base)".format(plan.row.label, plan.base))
+        for step in plan.steps():
+            lines.append("{}{}  # {}".format("# done: " if step.done else "", shlex.join(step.command), step.what))
+    return "\n".join(lines)
+
+
+def table_markdown(table: int, plans: Sequence[RowPlan], command: str, demo: bool = False) -> str:
+    """``results/table<N>.md``: measured F, upgraded-before-fine-tune and T, with the paper's F and T."""
+    paper = PAPER[table]
+    headers = ["model", "base", "F measured", "upgraded, epoch 0", "T measured", "T - F", "paper F", "paper T",
+               "minutes"]
+    rows = []
+    for plan in plans:
+        measured = plan.measured()
+        reported = paper[plan.row.key].get("authors" if plan.base == "own" else "gluon")
+        cells = [plan.row.label, "own" if plan.base == "own" else "GluonCV"]
+        if measured is None:
+            cells += ["not run"] * 4
+        else:
+            cells += [_values(measured["F"]), _values(measured["upgraded"]), _values(measured["T"]),
+                      _values({k: measured["T"][k] - measured["F"][k] for k in measured["T"]}, signed=True)]
+        cells += [_values(v, scale=1) if reported else "" for v in (reported or (None, None))]
+        cells.append(_minutes(measured["minutes"]) if measured else "")
+        rows.append(cells)
+    what = {3: "VOC07 test mAP@0.5 (%)", 4: "COCO val2017 mAP@[.5:.95] / @.5 / @.75 (%)"}[table]
+    lines = ["# Table {}{}: {}".format(table, " on the demo data" if demo else "", what), "",
+             "Made by `{}`.".format(command), "",
+             markdown_table(headers, rows), "",
+             "F is the base model, T the upgraded model after the paper's fine-tune (its last epoch); "
+             "\"upgraded, epoch 0\" is the upgraded model before fine-tuning, which must equal F. Minutes are "
+             "training and evaluation of the row (F, upgrade, fine-tune), plus its own baseline's run where it "
+             "has one (rows with the same baseline config share that run)."]
+    if demo:
+        lines.append("Demo rows run small networks on the demo data; the paper's columns are its real-data rows "
+                     "they stand for, not targets for these numbers.")
+    return "\n".join(lines) + "\n"
+
+
+def _minutes(minutes: Dict[str, float]) -> str:
+    row = "{:.1f}".format(minutes["row"])
+    return row if "baseline" not in minutes else "{:.1f} + baseline {:.1f}".format(minutes["row"], minutes["baseline"])
+
+
+def _values(values, signed: bool = False, scale: float = 100) -> str:
+    numbers = list(values.values()) if isinstance(values, dict) else (
+        list(values) if isinstance(values, (tuple, list)) else [values])
+    fmt = "{:+.2f}" if signed else "{:.2f}"
+    return " / ".join(fmt.format(scale * v) for v in numbers)
+
+
+def reproduce(table: int, rows: Optional[Sequence[str]] = None, base: str = "gluon", out: str = "results",
+              data_root: Optional[str] = None, demo: bool = False, overrides: Sequence[str] = (),
+              command: str = "", progress: bool = True) -> str:
+    """Run the rows of Table ``table`` not done yet and write ``<out>/table<N>.md``; return its text.
+
+    Raises
+    ------
+    GluonUpgradeError
+        Unknown table or row, a missing data set (the message says how to prepare it), bad configs.
+    """
+    every = make_plans(table, None, base, out, data_root, demo, overrides)
+    text = ""
+    for plan in make_plans(table, rows, base, out, data_root, demo, overrides):
+        plan.run(progress)
+        text = write_table(table, every, out, command, demo)
+    return text
+
+
+def make_plans(table: int, rows: Optional[Sequence[str]], base: str, out: str, data_root: Optional[str],
+               demo: bool, overrides: Sequence[str]) -> List[RowPlan]:
+    """The plans of the selected rows (``--demo``: always from own baselines)."""
+    extra = list(overrides) + (["data.root=" + data_root] if data_root else [])
+    return [RowPlan(row, os.path.join(out, "table{}".format(table)), "own" if demo else base, extra)
+            for row in select_rows(table, rows, demo)]
+
+
+def write_table(table: int, plans: Sequence[RowPlan], out: str, command: str, demo: bool) -> str:
+    """Write ``<out>/table<N>.md`` from every row's results on disk; return its text."""
+    text = table_markdown(table, plans, command, demo)
+    write_text(os.path.join(out, "table{}.md".format(table)), text)
+    write_json(os.path.join(out, "table{}.json".format(table)),
+                {plan.row.key: plan.measured() for plan in plans})
+    return text

@@ -1,0 +1,119 @@
+"""Run a config to completion, once: a finished run directory is reused, an interrupted one resumed."""
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional
+
+from ..errors import ConfigError
+from ..training import rundir as files
+from ..training.loop import train
+from ..training.rundir import RunDir
+from ..training.schedule import fine_tune_decays, fine_tune_epochs
+
+
+@dataclass
+class RunRecord:
+    """A run directory read back: its resolved config text, its metrics rows (numbers) and its state."""
+
+    path: str
+    config: dict
+    rows: List[Dict[str, Optional[float]]]
+    state: Optional[dict]
+
+    @property
+    def epochs(self) -> int:
+        """Epochs the run's config asks for."""
+        return int(self.config["train"]["epochs"])
+
+    @property
+    def finished(self) -> bool:
+        """Whether every epoch the config asks for is committed."""
+        return self.state is not None and self.state["epoch"] >= self.epochs
+
+    def column(self, key: str) -> List[Optional[float]]:
+        """One metrics column, epoch by epoch (None where the epoch has no value)."""
+        return [row.get(key) for row in self.rows]
+
+    def total(self, key: str) -> float:
+        """The sum of a column over the run's epochs (training images, seconds)."""
+        return sum(value for value in self.column(key) if value is not None)
+
+    def final(self, key: str) -> Optional[float]:
+        """The column's value at the last epoch."""
+        return self.rows[-1].get(key) if self.rows else None
+
+    def best(self, key: str = "map", first_epoch: int = 0) -> Optional[float]:
+        """The column's highest value from ``first_epoch`` on (0 includes an upgrade run's epoch 0, the
+        network before fine-tuning)."""
+        values = [row[key] for row in self.rows if row.get(key) is not None and row["epoch"] >= first_epoch]
+        return max(values) if values else None
+
+
+def read_run(path: str) -> RunRecord:
+    """Read the config, metrics and state of a run directory.
+
+    Raises
+    ------
+    ConfigError
+        ``path`` holds no run.
+    """
+    import yaml
+    run = RunDir(path)
+    if not run.holds_run():
+        raise ConfigError("{} holds no training run (no {})".format(path, files.CONFIG))
+    with open(run.file(files.CONFIG), encoding="utf-8") as f:
+        config = yaml.safe_load(f)
+    state = run.read_state()
+    rows = [{key: _number(value) for key, value in row.items()}
+            for row in run.read_metrics(state["epoch"] if state else -1)]
+    return RunRecord(path, config, rows, state)
+
+
+def _number(text: str) -> Optional[float]:
+    if text in ("", None):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def ensure_run(config: Mapping, output: str, progress: bool = True) -> RunRecord:
+    """Train ``config`` into ``output`` unless that is already done; return the finished run.
+
+    A run directory with the same resolved config and its checkpoints is reused when finished and resumed
+    when not. Anything else there (another config, or a copy without checkpoints, such as committed results)
+    is replaced by a new run.
+    """
+    run = RunDir(output)
+    text = config.to_yaml()
+    if run.holds_run():
+        with open(run.file(files.CONFIG), encoding="utf-8") as f:
+            same = f.read() == text
+        state = run.recover() if same else None
+        if same and state is not None and os.path.exists(run.file(files.LAST)):
+            record = read_run(output)
+            if not record.finished:
+                train(config, output, resume=True, progress=progress)
+                record = read_run(output)
+            return record
+        _clear(run)
+    train(config, output, progress=progress)
+    return read_run(output)
+
+
+def fine_tune_overrides(baseline_epochs: int, weights: str) -> List[str]:
+    """``--set`` entries that make an upgrade config fine-tune ``weights`` by the paper's rule, from a baseline
+    of ``baseline_epochs`` epochs (they override what the config file says)."""
+    epochs = fine_tune_epochs(baseline_epochs)
+    return ["model.weights=" + os.path.abspath(weights), "train.epochs={}".format(epochs),
+            "train.lr_decay_epoch=[{}]".format(", ".join(map(str, fine_tune_decays(epochs))))]
+
+
+def _clear(run: RunDir) -> None:
+    """Delete what a run writes (and nothing else) from its folder."""
+    names = (files.CONFIG, files.METRICS, files.LOG, files.LAST, files.STATES, files.BEST, files.INTERRUPTED,
+             files.STATE)
+    for name in os.listdir(run.path):
+        if name in names or name.startswith("log.rank"):
+            os.remove(run.file(name))
+

@@ -1,0 +1,88 @@
+"""mAP and loss curves of training runs, drawn with matplotlib (Agg) from their ``metrics.csv``."""
+import os
+from typing import Mapping, Optional, Sequence
+
+import matplotlib
+
+from ..errors import ConfigError, list_names
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LABELS = {"map": "validation mAP", "train_loss": "training loss"}
+
+
+def run_label(config: Mapping) -> str:
+    """A curve's label from its run's config: model, mode, and the layers a deformable run changed."""
+    model = config["model"]
+    label = "{} {}".format(model["name"], model["mode"])
+    if model["mode"] != "baseline":
+        label += " ({})".format(model["upgrade"]["layers"])
+    return label
+
+
+def plot_runs(runs: Sequence, out: str, keys: Sequence[str] = ("map", "train_loss"),
+              labels: Optional[Sequence[str]] = None, starts: Optional[Sequence[int]] = None,
+              title: Optional[str] = None) -> str:
+    """Draw one panel per metrics column, a curve per run, against epoch; return ``out`` (a PNG).
+
+    Parameters
+    ----------
+    runs : sequence of RunRecord
+        Runs read with ``experiments.runs.read_run``.
+    keys : sequence of str
+        Metrics columns, one panel each (``map``, ``train_loss``, ``cls_loss``, ...).
+    labels : sequence of str, optional
+        Curve labels; default ``run_label`` of each run's config.
+    starts : sequence of int, optional
+        The epoch each run's epoch 0 is drawn at, so a fine-tune continues its baseline's curve.
+
+    Raises
+    ------
+    ConfigError
+        A key no run's ``metrics.csv`` has (the columns are listed).
+    """
+    columns = {key for run in runs for row in run.rows for key in row}
+    unknown = [key for key in keys if key not in columns]
+    if unknown:
+        raise ConfigError("no metrics column {}; the runs have:\n{}".format(", ".join(unknown),
+                                                                           list_names(sorted(columns))))
+    labels = list(labels or [run_label(run.config) for run in runs])
+    starts = list(starts or [0] * len(runs))
+    figure, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 4), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for run, label, start in zip(runs, labels, starts):
+            points = [(row["epoch"] + start, row[key]) for row in run.rows if row.get(key) is not None]
+            if points:
+                ax.plot(*zip(*points), marker="o", markersize=3, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(LABELS.get(key, key))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return save_figure(figure, out, title)
+
+
+def save_figure(figure, out: str, title: Optional[str] = None, dpi: int = 110) -> str:
+    """Title, lay out and write a matplotlib figure to ``out`` (folders made), then free it; returns ``out``."""
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    figure.savefig(out, dpi=dpi)
+    plt.close(figure)
+    return out
+
+
+def plot_against(xs: Sequence, panels: Mapping[str, Mapping[str, Sequence[float]]], out: str, xlabel: str,
+                 title: Optional[str] = None) -> str:
+    """One panel per entry of ``panels`` (y label -> {series label: values at ``xs``}); return ``out``."""
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, (ylabel, series) in zip(axes[0], panels.items()):
+        for label, values in series.items():
+            ax.plot(xs, values, marker="o", label=label)
+        ax.set_xticks(list(xs))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return save_figure(figure, out, title)

@@ -1,0 +1,65 @@
+"""The demo SSD: registered beside GluonCV's zoo, ResNet-50-shaped where the paper upgrades, exact upgrade."""
+import mxnet as mx
+import numpy as np
+import pytest
+
+from gluon_upgrade import upgrade
+from gluon_upgrade.errors import UpgradeError
+from gluon_upgrade.models.build import build_network
+from gluon_upgrade.models.demo_ssd import DEMO_SSD, ssd_128_resnet29_v1_demo
+from gluon_upgrade.models.zoo import default_input_shape, model_names, signature_args
+from gluon_upgrade.reporting.params import upgrade_report
+
+CLASSES = ("ellipse", "triangle", "star")
+
+
+def demo_net(size=96):
+    mx.random.seed(0)
+    net = build_network({"name": DEMO_SSD, "data_shape": size, "pretrained": False, "pretrained_base": False,
+                         "weights": None, "mode": "baseline"}, CLASSES, [mx.cpu()])
+    return net
+
+
+def test_demo_ssd_is_a_known_model_name_with_its_default_size():
+    assert DEMO_SSD in model_names()
+    assert default_input_shape(DEMO_SSD) == (1, 3, 128, 128)
+    assert "base_size" in signature_args(DEMO_SSD)
+
+
+def test_last3_is_res5a_to_c_and_last6_adds_three_of_res4():
+    net = demo_net()
+    three = [layer.name for layer in upgrade_report(upgrade(demo_net(), layers="last3")).layers]
+    six = [layer.name for layer in upgrade_report(upgrade(net, layers="last6")).layers]
+    # One 3x3 convolution per bottleneck block (block 0 also has the 1x1 downsample, conv3): res5a-c are
+    # stage 4's convolutions 1, 5, 8, the GluonCV names of ResNet-50's res5a-c (stage4_conv8 is the paper's).
+    assert three == ["resnetv10_stage4_conv1", "resnetv10_stage4_conv5", "resnetv10_stage4_conv8"]
+    assert six == ["resnetv10_stage3_conv1", "resnetv10_stage3_conv5", "resnetv10_stage3_conv8"] + three
+
+
+def test_upgrade_of_the_demo_ssd_changes_no_output_and_adds_exact_offset_parameters():
+    net = demo_net()
+    x = mx.nd.random.uniform(shape=(2, 3, 96, 96))
+    before = [out.asnumpy() for out in net(x)]
+    count = sum(p.data().size for p in net.collect_params().values())
+    upgrade(net, layers="last3")
+    after = [out.asnumpy() for out in net(x)]
+    for a, b in zip(before, after):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    # Stage 4's 3x3 convolutions have 512 / 4 = 128 channels: an offset conv of 18 x 128 x 3 x 3 + 18 each.
+    added = sum(p.data().size for p in net.collect_params().values()) - count
+    assert added == 3 * (18 * 128 * 9 + 18)
+
+
+def test_anchors_follow_the_input_side():
+    small, large = demo_net(96), demo_net(160)
+    with mx.autograd.train_mode():
+        a96 = small(mx.nd.zeros((1, 3, 96, 96)))[2].asnumpy()[0]
+        a160 = large(mx.nd.zeros((1, 3, 160, 160)))[2].asnumpy()[0]
+    # The smallest anchor is 4% of the side; the largest centre lies inside the image.
+    assert np.isclose(a96[0, 2], 0.04 * 96) and np.isclose(a160[0, 2], 0.04 * 160)
+    assert a96[:, 0].max() < 96 and a160[:, 0].max() < 160
+
+
+def test_no_published_weights_is_a_clear_error():
+    with pytest.raises(UpgradeError, match="no published weights"):
+        ssd_128_resnet29_v1_demo(pretrained_base=True)

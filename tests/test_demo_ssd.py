@@ -6,7 +6,7 @@ import pytest
 from gluon_upgrade import upgrade
 from gluon_upgrade.errors import UpgradeError
 from gluon_upgrade.models.build import build_network
-from gluon_upgrade.models.demo_ssd import DEMO_SSD, ssd_128_resnet29_v1_demo
+from gluon_upgrade.models.demo_ssd import ANCHOR_SIZES, DEMO_SSD, ssd_128_resnet29_v1_demo
 from gluon_upgrade.models.zoo import default_input_shape, model_names, signature_args
 from gluon_upgrade.reporting.params import upgrade_report
 
@@ -55,8 +55,8 @@ def test_anchors_follow_the_input_side():
     with mx.autograd.train_mode():
         a96 = small(mx.nd.zeros((1, 3, 96, 96)))[2].asnumpy()[0]
         a160 = large(mx.nd.zeros((1, 3, 160, 160)))[2].asnumpy()[0]
-    # The smallest anchor is 4% of the side; the largest centre lies inside the image.
-    assert np.isclose(a96[0, 2], 0.04 * 96) and np.isclose(a160[0, 2], 0.04 * 160)
+    # The smallest anchor is ANCHOR_SIZES[0] of the side; the largest centre lies inside the image.
+    assert np.isclose(a96[0, 2], ANCHOR_SIZES[0] * 96) and np.isclose(a160[0, 2], ANCHOR_SIZES[0] * 160)
     assert a96[:, 0].max() < 96 and a160[:, 0].max() < 160
 
 

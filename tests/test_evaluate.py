@@ -117,17 +117,17 @@ def test_crop_flip_keeps_every_box_inside_the_input_and_its_objects_unshrunk(dem
     transform = SSDCropFlipTrainTransform(SIZE, SIZE, anchors)
     plain = SSDCropFlipTrainTransform(SIZE, SIZE)  # no anchors: GluonCV's transforms then return the boxes
     image, label = dataset[0]
+    height, width = image.shape[:2]
+    whole = np.array([[0, 0, width - 1, height - 1, 0]], dtype=np.float32)  # one object filling the image
     mx.random.seed(0)
     np.random.seed(0)
-    sides = []
     for _ in range(8):
         out, boxes = plain(image, label)
         assert out.shape == (3, SIZE, SIZE) and abs(float(out.mean().asscalar())) < 3  # normalised
         assert boxes.shape[1] == label.shape[1] and (boxes[:, :4] >= 0).all() and (boxes[:, :4] <= SIZE).all()
-        sides.append((boxes[:, 2] - boxes[:, 0]).max() / SIZE)
-    # A crop only enlarges objects relative to the input; GluonCV's zoom-out would shrink them up to 4x.
-    widest = (label[:, 2] - label[:, 0]).max() / image.shape[1]
-    assert min(sides) >= widest * 0.99
+        # Any crop of the image is filled by that object; GluonCV's zoom-out (p=0.5) would shrink it up to 4x.
+        _, filled = plain(image, whole)
+        assert filled[0, 2] - filled[0, 0] >= SIZE - 2 and filled[0, 3] - filled[0, 1] >= SIZE - 2
     _, cls_targets, box_targets = transform(image, label)
     assert cls_targets.shape == (anchors.shape[1],) and box_targets.shape == (anchors.shape[1], 4)
     assert float((cls_targets > 0).sum().asscalar()) > 0

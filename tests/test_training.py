@@ -125,7 +125,7 @@ def test_run_directory_holds_config_metrics_log_and_checkpoints(demo_voc, tmp_pa
     assert any(n.startswith("events.out.tfevents") for n in names)
     assert not [n for n in names if n.endswith(".tmp")]
     rows = metrics(run)
-    assert list(rows[0]) == ["epoch", "lr", "train_loss", "cls_loss", "box_loss", "map", "seconds",
+    assert list(rows[0]) == ["epoch", "lr", "train_loss", "cls_loss", "box_loss", "map", "images", "seconds",
                              "images_per_second", "eval_seconds"]
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
     assert [float(r["lr"]) for r in rows] == pytest.approx([0.01, 0.01, 0.001])  # decay after epoch 2

@@ -15,6 +15,7 @@ import numpy as np
 from mxnet import autograd
 
 from ..config.loader import load_config
+from ..data.datasets import detection_dataset
 from ..errors import ConfigError
 from ..models.build import build_network, input_size
 from ..reporting.curves import plot_against
@@ -45,15 +46,16 @@ class Speed:
     train_ms: float
 
 
-def measure_speed(config: Mapping, batch: int, repeats: int) -> Speed:
-    """Time the config's network (random weights; speed does not depend on them) on a random batch.
+def measure_speed(config: Mapping, classes: Sequence[str], batch: int, repeats: int) -> Speed:
+    """Time the config's network for ``classes`` (random weights; speed does not depend on them) on a random
+    batch.
 
     Inference is a hybridized forward pass; training is forward and backward of the sum of the training-mode
     outputs plus an SGD update. Each is the median of ``repeats`` timings after two warm-up passes.
     """
     model = dict(config["model"], weights=None, pretrained=False)
     ctx = [mx.cpu()]
-    net = build_network(model, _classes(config), ctx)
+    net = build_network(model, classes, ctx)
     size = input_size(model)
     data = mx.nd.random.uniform(shape=(batch, 3, size, size))
     net.hybridize(static_alloc=True, static_shape=True)
@@ -83,11 +85,6 @@ def measure_speed(config: Mapping, batch: int, repeats: int) -> Speed:
         times[name] = 1000 * float(np.median(samples)) / batch
     params = sum(int(np.prod(p.shape)) for p in net.collect_params().values())
     return Speed(params, times["infer"], times["train"])
-
-
-def _classes(config: Mapping) -> Sequence[str]:
-    from ..data.datasets import detection_dataset
-    return detection_dataset(config["data"], train=False).classes
 
 
 def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int] = DEPTHS,
@@ -120,7 +117,9 @@ def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int]
     common = list(overrides) + fine_tune_overrides(base.epochs, os.path.join(baseline_run, files.BEST))
     configs = {d: load_config(upgrade, common + depth_overrides(d)) for d in depths}
     runs: Dict[int, RunRecord] = {d: ensure_run(configs[d], os.path.join(folder, str(d)), progress) for d in depths}
-    speeds = {d: measure_speed(configs[d], batch, repeats) for d in depths}
+    # The class names (one read of the validation set) fix the heads' size, the same at every depth.
+    classes = detection_dataset(configs[depths[0]]["data"], train=False).classes
+    speeds = {d: measure_speed(configs[d], classes, batch, repeats) for d in depths}
     reference = speeds[depths[0]]
     rows, data = [], {}
     for d in depths:

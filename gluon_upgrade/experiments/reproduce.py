@@ -168,16 +168,13 @@ class RowPlan:
             base = json.load(f)
         run = read_run(self.fine_tune_run)
         keys = VALUES[base["metric"]][:3]  # the paper's columns: mAP (VOC), or COCO's mAP@[.5:.95], @.5, @.75
-        minutes = {"row": (base["seconds"] + _seconds(run)) / 60}
+        minutes = {"row": (base["seconds"] + run.wall_seconds) / 60}
         if self.base == "own":
-            minutes["baseline"] = _seconds(read_run(self.baseline_run)) / 60
+            minutes["baseline"] = read_run(self.baseline_run).wall_seconds / 60
         return {"F": {key: base["values"][key] for key in keys},
                 "upgraded": {key: run.rows[0][key] for key in keys},
                 "T": {key: run.rows[-1][key] for key in keys}, "minutes": minutes}
 
-
-def _seconds(run) -> float:
-    return run.total("seconds") + run.total("eval_seconds")
 
 
 def _finished(path: str) -> bool:

@@ -37,6 +37,11 @@ class RunRecord:
         """The sum of a column over the run's epochs (training images, seconds)."""
         return sum(value for value in self.column(key) if value is not None)
 
+    @property
+    def wall_seconds(self) -> float:
+        """Training plus evaluation seconds over all epochs (start-up excluded)."""
+        return self.total("seconds") + self.total("eval_seconds")
+
     def final(self, key: str) -> Optional[float]:
         """The column's value at the last epoch."""
         return self.rows[-1].get(key) if self.rows else None

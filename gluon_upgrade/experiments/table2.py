@@ -48,7 +48,7 @@ class Table2:
             best_epoch = run.column("map").index(best) if best is not None else None
             rows.append([TITLES[name], run.epochs, ", ".join(map(str, run.config["train"]["lr_decay_epoch"])),
                          percent(run.final("map")), "{} (epoch {})".format(percent(best), best_epoch),
-                         int(run.total("images")), round(run.total("seconds") + run.total("eval_seconds")),
+                         int(run.total("images")), round(run.wall_seconds),
                          "{:.1f}".format(paper["map"])])
         return rows
 

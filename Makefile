@@ -37,6 +37,8 @@ demo: demo-data
 bench: $(STAMP) demo-data
 	$(PY) benchmarks/bench_upgrade.py
 	$(PY) benchmarks/bench_train_loop.py --config configs/demo/ssd_voc.yaml --set model.data_shape=160
+	$(PY) benchmarks/bench_dcn_layer.py
+	$(PY) benchmarks/bench_models.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -26,6 +26,8 @@ setup(
         "cpu": ["mxnet==1.9.1"],
         "cu112": ["mxnet-cu112==1.9.1"],
         "tensorboard": ["tensorboardX"],
-        "test": ["pytest", "tensorboardX"],
+        # ONNX export (scripts/export.py): DeformConv needs opset 19; onnxruntime runs it on CPU.
+        "onnx": ["onnx", "onnxruntime"],
+        "test": ["pytest", "tensorboardX", "onnx", "onnxruntime"],
     },
 )

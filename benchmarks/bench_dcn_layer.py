@@ -7,9 +7,7 @@ Writes ``results/bench/dcn_layer.{md,json}``. Weights and offsets are random (ti
 
     python benchmarks/bench_dcn_layer.py [--batch 2] [--repeats 10] [--ctx cpu|gpu] [--out results/bench]
 """
-import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -20,8 +18,7 @@ import mxnet as mx  # noqa: E402
 from mxnet import autograd  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
-from gluon_upgrade.reporting.files import write_json, write_text  # noqa: E402
-from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
+from gluon_upgrade.reporting.bench import benchmark_parser, context, write_benchmark  # noqa: E402
 from gluon_upgrade.surgery.deformable import BLOCKS  # noqa: E402
 
 # layer, input channels, output channels, input side (3x3, stride 1, pad 1)
@@ -76,13 +73,11 @@ def time_layer(layer, x, repeats):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = benchmark_parser(__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (median)")
-    parser.add_argument("--ctx", default="cpu", choices=["cpu", "gpu"])
-    parser.add_argument("--out", default="results/bench")
     args = parser.parse_args()
-    ctx = mx.gpu() if args.ctx == "gpu" else mx.cpu()
+    ctx = context(args)
     rows, data = [], []
     for name, cin, cout, side in SHAPES:
         x = mx.nd.random.uniform(shape=(args.batch, cin, side, side), ctx=ctx)
@@ -98,19 +93,14 @@ def main():
                          "n/a (GPU only)" if backward is None else round(1000 * backward, 2),
                          "" if backward is None else "{:.2f}".format(backward / base[1])])
         print("done: {}".format(name), flush=True)
-    machine = "{} ({} cores), {}, mxnet {}, ctx {}".format(platform.processor() or platform.machine(),
-                                                          os.cpu_count(), platform.platform(), mx.__version__,
-                                                          args.ctx)
     command = "python benchmarks/bench_dcn_layer.py --batch {} --repeats {} --ctx {}".format(
         args.batch, args.repeats, args.ctx)
-    text = "\n".join([
-        "# One layer: Conv2D against deformable convolutions (3x3, stride 1, batch {})".format(args.batch), "",
+    text = write_benchmark(
+        args, "dcn_layer", "One layer: Conv2D against deformable convolutions (3x3, stride 1, batch {})".format(
+            args.batch),
         "Medians of {} calls after 2 warm-up calls, hybridized blocks; x is the ratio to Conv2D of the same shape "
-        "in this run. Forward + backward includes the input's gradient.".format(args.repeats), "",
-        markdown_table(["shape", "layer", "forward ms", "x", "forward + backward ms", "x"], rows), "",
-        "Machine: {}  ".format(machine), "Command: `{}`".format(command), ""])
-    write_text(os.path.join(args.out, "dcn_layer.md"), text)
-    write_json(os.path.join(args.out, "dcn_layer.json"), dict(rows=data, machine=machine, command=command))
+        "in this run. Forward + backward includes the input's gradient.".format(args.repeats),
+        ["shape", "layer", "forward ms", "x", "forward + backward ms", "x"], rows, dict(rows=data), command)
     print(text)
 
 

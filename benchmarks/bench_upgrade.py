@@ -6,9 +6,7 @@ depend on the values.
 
     python benchmarks/bench_upgrade.py [--repeats 3] [--ctx cpu|gpu] [--out results/bench]
 """
-import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -19,8 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import mxnet as mx  # noqa: E402
 
 from gluon_upgrade import upgrade  # noqa: E402
-from gluon_upgrade.reporting.files import write_json, write_text  # noqa: E402
-from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
+from gluon_upgrade.reporting.bench import benchmark_parser, context, write_benchmark  # noqa: E402
 from gluon_upgrade.verify import run_inference  # noqa: E402
 
 MODEL = "ssd_512_resnet50_v1_voc"
@@ -58,14 +55,12 @@ def one_run(ctx, runs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = benchmark_parser(__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="fresh models measured (median reported)")
     parser.add_argument("--runs", type=int, default=5, help="inferences per steady-state latency")
-    parser.add_argument("--ctx", default="cpu", choices=["cpu", "gpu"])
-    parser.add_argument("--out", default="results/bench")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="Cannot decide type")
-    ctx = mx.gpu() if args.ctx == "gpu" else mx.cpu()
+    ctx = context(args)
     runs = [one_run(ctx, args.runs) for _ in range(args.repeats)]
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     median["upgrade_over_build"] = median["upgrade_s"] / median["build_s"]
@@ -73,9 +68,6 @@ def main():
                                                                    median["init_and_first_forward_s"])
     median["first_inference_ratio"] = median["first_inference_after_s"] / median["first_inference_before_s"]
     median["latency_ratio"] = median["latency_after_s"] / median["latency_before_s"]
-    machine = "{} ({} cores), {}, mxnet {}, ctx {}".format(platform.processor() or platform.machine(),
-                                                          os.cpu_count(), platform.platform(), mx.__version__,
-                                                          args.ctx)
     command = "python benchmarks/bench_upgrade.py --repeats {} --runs {} --ctx {}".format(
         args.repeats, args.runs, args.ctx)
     rows = [
@@ -90,14 +82,10 @@ def main():
         ["steady inference latency, original", median["latency_before_s"], ""],
         ["steady inference latency, upgraded", median["latency_after_s"], "ratio {:.2f}".format(median["latency_ratio"])],
     ]
-    text = "\n".join([
-        "# upgrade() on {} (batch 1, 512x512)".format(MODEL), "",
+    text = write_benchmark(
+        args, "upgrade_ssd512", "upgrade() on {} (batch 1, 512x512)".format(MODEL),
         "Median of {} fresh models; steady latency is the median of {} inferences.".format(args.repeats, args.runs),
-        "", markdown_table(["step", "seconds", "relative"], rows), "",
-        "Machine: {}  ".format(machine), "Command: `{}`".format(command), ""])
-    write_text(os.path.join(args.out, "upgrade_ssd512.md"), text)
-    write_json(os.path.join(args.out, "upgrade_ssd512.json"),
-               dict(median=median, runs=runs, machine=machine, command=command))
+        ["step", "seconds", "relative"], rows, dict(median=median, runs=runs), command)
     print(text)
 
 

@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     import mxnet as mx
 
     from gluon_upgrade import GluonUpgradeError, UpgradeError, upgrade, upgrade_report
-    from gluon_upgrade.models.export import save_network
+    from gluon_upgrade.deploy.symbol import save_network
     from gluon_upgrade.models.zoo import default_input_shape, load_symbol_model, load_zoo_model
     from gluon_upgrade.verify import upgrade_verified
 

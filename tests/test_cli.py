@@ -7,7 +7,7 @@ import sys
 import pytest
 from conftest import build
 
-from gluon_upgrade.models.export import save_network
+from gluon_upgrade.deploy.symbol import save_network
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SCRIPT = os.path.join(ROOT, "scripts", "upgrade.py")

@@ -142,7 +142,7 @@ def test_evaluate_config_loads_weights_saved_after_an_upgrade(demo_voc, tmp_path
     assert report.images == 12 and set(report.result.per_class) == set(dataset.classes)
     with pytest.raises(UpgradeError, match="does not fit"):
         evaluate_config(demo_config(demo_voc.root, mode="baseline"), weights, progress=False)
-    with pytest.raises(ConfigError, match="nothing trained to evaluate"):
+    with pytest.raises(ConfigError, match="nothing trained"):
         evaluate_config(demo_config(demo_voc.root), None)
 
 

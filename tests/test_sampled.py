@@ -7,8 +7,13 @@ from mxnet import autograd
 from mxnet.gluon.model_zoo import vision
 
 import gluon_upgrade as gu
+from conftest import deformable_ops
 from gluon_upgrade.errors import UpgradeError
 from gluon_upgrade.models.build import build_network
+from gluon_upgrade.deploy.onnx_export import export_onnx, load_symbol
+from gluon_upgrade.deploy.symbol import save_network
+from gluon_upgrade.reporting.flops import count_macs
+from gluon_upgrade.reporting.offsets import layer_offsets
 from gluon_upgrade.surgery.sampled import SampledModulatedDeformableConvolution, sampled_deformable_convolution
 
 # N, C, H, W, filters, kernel, stride, pad, dilation, groups, deformable groups
@@ -126,13 +131,51 @@ def _blocks(net):
         yield from _blocks(child)
 
 
-def test_sampled_impl_is_refused_for_graph_nodes_and_checked_in_configs():
-    model = {"name": "ssd_512_resnet50_v1_voc", "data_shape": 128, "pretrained": False, "pretrained_base": False,
+@pytest.mark.parametrize("version", [1, 2])
+def test_sampled_impl_in_a_symbol_graph(tmp_path, version):
+    """GluonCV's SSD holds its backbone as a graph: the composite is spliced into it, stays recognisable as a
+    deformable layer, is exact, trains on CPU, and shares its weights with MXNet's operators."""
+    model = {"name": "ssd_128_resnet29_v1_demo", "data_shape": 128, "pretrained": False, "pretrained_base": False,
              "weights": None, "mode": "dcn_scratch",
-             "upgrade": {"layers": "last3", "version": 2, "deformable_groups": 1, "scope": "auto",
+             "upgrade": {"layers": "last3", "version": version, "deformable_groups": 1, "scope": "auto",
                          "impl": "sampled"}}
-    with pytest.raises(UpgradeError, match="impl='sampled' replaces Conv2D blocks, but .*stage4_conv1.* are "
-                                           "nodes of a symbol graph"):
-        build_network(model, None, [mx.cpu()])
+    mx.random.seed(0)
+    x = mx.nd.random.uniform(shape=(2, 3, 128, 128))
+    standard = build_network(dict(model, mode="baseline"), ["a", "b"], [mx.cpu()])
+    before = [out.asnumpy() for out in standard(x)]
+    net = gu.upgrade(standard, layers="last3", version=version, impl="sampled")
+    assert deformable_ops(net) == 0  # no MXNet deformable operator: the composite only
+    report = gu.upgrade_report(net)
+    assert [l.name.split("_", 1)[1] for l in report.layers] == ["stage4_conv1", "stage4_conv5", "stage4_conv8"]
+    assert report.params_after - report.params_before == 3 * ((18 if version == 1 else 27) * 128 * 9 + (
+        18 if version == 1 else 27))
+    for ours, theirs in zip(net(x), before):
+        np.testing.assert_allclose(ours.asnumpy(), theirs, rtol=1e-4, atol=1e-3)
+    offsets = [p for name, p in net.collect_params().items() if name.endswith("offset_weight")]
+    with autograd.train_mode(), autograd.record():
+        loss = sum(out.sum() for out in net(x))
+    loss.backward()
+    assert len(offsets) == 3 and all(float(mx.nd.abs(p.grad()).sum().asscalar()) > 0 for p in offsets)
+    for param in offsets:
+        param.set_data(mx.nd.random.normal(scale=0.02, shape=param.shape))
+    path = str(tmp_path / "sampled.params")
+    net.save_parameters(path)
+    twin = build_network(dict(model, upgrade=dict(model["upgrade"], impl="mxnet")), ["a", "b"], [mx.cpu()])
+    twin.load_parameters(path)
+    for ours, theirs in zip(net(x), twin(x)):
+        np.testing.assert_allclose(ours.asnumpy(), theirs.asnumpy(), rtol=1e-4, atol=1e-3)
+    with pytest.raises(UpgradeError, match="stage4_conv8"):
+        gu.upgrade(net, layers="stage4_conv8", impl="sampled")  # already deformable
+    layers = layer_offsets(net, x)
+    assert [l.offsets.shape for l in layers] == [(18, 4, 4)] * 3
+    assert count_macs(net, (1, 3, 128, 128)) == count_macs(twin, (1, 3, 128, 128))
+    prefix = str(tmp_path / "sampled")
+    save_network(net, prefix, True, (1, 3, 128, 128))
+    with pytest.raises(UpgradeError, match="impl='sampled'.*impl='mxnet'"):
+        export_onnx(*load_symbol(prefix + "-symbol.json", prefix + "-0000.params"), (1, 3, 128, 128),
+                    str(tmp_path / "x.onnx"))
+
+
+def test_unknown_impl_is_refused():
     with pytest.raises(UpgradeError, match="impl must be one of mxnet, sampled"):
         gu.upgrade(vision.resnet18_v1(), impl="cuda")

@@ -6,7 +6,7 @@ import numpy as np
 from conftest import build, deformable_ops, image
 
 import gluon_upgrade as gu
-from gluon_upgrade.models.export import save_network
+from gluon_upgrade.deploy.symbol import save_network
 from gluon_upgrade.verify import output_difference, run_inference
 
 

@@ -3,6 +3,9 @@
 Training transforms are GluonCV's defaults, which also generate the training targets (SSD: anchors matched
 to boxes; YOLOv3: its six target arrays plus the padded boxes).
 """
+import os
+import typing
+
 import numpy as np
 from mxnet import autograd, gluon
 import mxnet as mx
@@ -90,6 +93,25 @@ def val_loader(dataset, size: int, batch_size: int, num_workers: int = 0) -> glu
     return gluon.data.DataLoader(dataset.transform(transform), batch_size, shuffle=False,
                                  batchify_fn=Tuple(Stack(), Pad(pad_val=-1)), last_batch="keep",
                                  num_workers=num_workers)
+
+
+def load_image(path: str, size: int) -> typing.Tuple[mx.nd.NDArray, np.ndarray]:
+    """An image file as the network input ``(1, 3, size, size)``, prepared as ``val_loader`` prepares images,
+    and the resized image itself (``size x size x 3``, uint8) to draw on.
+
+    Raises
+    ------
+    UpgradeError
+        A missing or unreadable file.
+    """
+    if not os.path.isfile(path):
+        raise UpgradeError("image not found: {}".format(path))
+    try:
+        image = mx.image.imread(path)
+    except mx.base.MXNetError as err:
+        raise UpgradeError("cannot read image {}: {}".format(path, str(err).split("\n")[0])) from None
+    tensor, _ = SSDDefaultValTransform(size, size)(image, np.zeros((0, 5)))
+    return tensor.expand_dims(0), timage.imresize(image, size, size, interp=1).asnumpy()
 
 
 def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: int = 0, num_parts: int = 1,

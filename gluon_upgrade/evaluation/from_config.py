@@ -6,9 +6,7 @@ from typing import List, Mapping, Optional
 import mxnet as mx
 
 from ..data.datasets import detection_dataset
-from ..errors import ConfigError
-from ..models.build import build_network, input_size
-from ..models.zoo import load_weights
+from ..models.build import input_size, trained_network
 from ..reporting.files import write_json
 from ..runtime import contexts
 from .evaluate import default_metric, evaluate
@@ -58,14 +56,10 @@ def evaluate_config(config: Mapping, weights: Optional[str] = None, progress: bo
         Missing data, bad annotations, unknown model, unfitting weights.
     """
     model = config["model"]
-    if not (weights or model["weights"] or model["pretrained"]):
-        raise ConfigError("nothing trained to evaluate: give --weights FILE, model.weights or model.pretrained: true")
     start = time.perf_counter()
     ctx = contexts(config["ctx"])
     dataset = detection_dataset(config["data"], train=False)
-    net = build_network(model, dataset.classes, ctx)
-    if weights:
-        load_weights(net, weights, "{} in mode {}".format(model["name"], model["mode"]), ctx)
+    net = trained_network(model, dataset.classes, weights, ctx)
     net.hybridize(static_alloc=True, static_shape=True)
     result = evaluate_with(config, net, dataset, ctx, progress)
     return EvalReport(result=result, model=model["name"], mode=model["mode"], weights=weights or model["weights"],

@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from ..models.build import build_network, input_size
 from ..reporting.curves import plot_against
 from ..reporting.files import write_json, write_text
+from ..reporting.params import count_parameters
 from ..reporting.tables import markdown_table, percent
 from ..training import rundir as files
 from .paper import TABLE1
@@ -83,8 +84,7 @@ def measure_speed(config: Mapping, classes: Sequence[str], batch: int, repeats: 
     for name, run in (("infer", infer), ("train", step)):
         samples = [run() for _ in range(repeats + 2)][2:]
         times[name] = 1000 * float(np.median(samples)) / batch
-    params = sum(int(np.prod(p.shape)) for p in net.collect_params().values())
-    return Speed(params, times["infer"], times["train"])
+    return Speed(count_parameters(net), times["infer"], times["train"])
 
 
 def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int] = DEPTHS,

@@ -6,6 +6,7 @@ import mxnet as mx
 from mxnet.gluon import Block
 
 from ..config.schema import Field
+from ..errors import ConfigError
 from ..surgery.deformable import IMPLEMENTATIONS
 from ..surgery.inplace import upgrade
 from .zoo import check_model_name, default_input_shape, load_weights, signature_args, zoo_model
@@ -101,4 +102,23 @@ def build_network(model: Mapping, classes: Optional[Sequence[str]], ctx: List[mx
         net(mx.nd.zeros((1, 3, size, size), ctx=ctx[0]))
     if model["mode"] != "baseline":
         net = upgrade(net, **model["upgrade"])
+    return net
+
+
+def trained_network(model: Mapping, classes: Optional[Sequence[str]], weights: Optional[str],
+                    ctx: List[mx.Context]) -> Block:
+    """``build_network``, then ``weights`` (a file saved from this network, after any upgrade) loaded into it.
+
+    Raises
+    ------
+    ConfigError
+        Nothing trained: no ``weights``, ``model.weights`` or ``model.pretrained``.
+    UpgradeError
+        Unknown model, missing or unfitting weights.
+    """
+    if not (weights or model["weights"] or model["pretrained"]):
+        raise ConfigError("nothing trained to use: give --weights FILE, model.weights or model.pretrained: true")
+    net = build_network(model, classes, ctx)
+    if weights:
+        load_weights(net, weights, "{} in mode {}".format(model["name"], model["mode"]), ctx)
     return net

@@ -81,6 +81,11 @@ def _size(shape) -> int:
     return int(np.prod(shape)) if shape else 0
 
 
+def count_parameters(net: Block) -> int:
+    """All parameters of ``net`` (every shape must be known), BatchNorm statistics included."""
+    return sum(_size(param_shape(p)) for p in net.collect_params().values())
+
+
 def _offset_shapes(layer: ConvLayer):
     if layer.node is None:
         bias = layer.owner.offset_bias
@@ -113,7 +118,7 @@ def upgrade_report(net: Block, difference: Optional[Difference] = None,
         Report only these deformable layers (default: all of them, in forward order).
     """
     costs = [layer_cost(l) for l in conv_layers(net) if l.deformable and (names is None or l.name in names)]
-    total = sum(_size(param_shape(p)) for p in net.collect_params().values())
+    total = count_parameters(net)
     added = sum(c.params_after - c.params_before + c.offset_bias for c in costs)
     return UpgradeReport(layers=costs, params_before=total - added, params_after=total,
                          max_abs_diff=difference.max_abs if difference else None,

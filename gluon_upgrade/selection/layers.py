@@ -14,12 +14,17 @@ DEFORMABLE = "DeformableConvolution"
 MODULATED = "ModulatedDeformableConvolution"
 
 # Graph operator name -> layer kind, and where the weight sits among the operator's inputs.
-_GRAPH_OPS = {
+GRAPH_OPS = {
     "Convolution": (CONVOLUTION, 1),
     "Deconvolution": (DECONVOLUTION, 1),
     "_contrib_DeformableConvolution": (DEFORMABLE, 2),
     "_contrib_ModulatedDeformableConvolution": (MODULATED, 3),
 }
+DEFORMABLE_OPS = ("_contrib_DeformableConvolution", "_contrib_ModulatedDeformableConvolution")
+"""Graph operators of MXNet's deformable convolutions (v1, v2); the offsets are their second input."""
+SAMPLED_MARK = "__deformable__"
+"""Attribute of the last ``Convolution`` of a deformable layer composed of differentiable operators
+(``impl="sampled"`` in a graph): the layer's description as JSON (version, weight, offset node, geometry)."""
 
 
 @dataclass(frozen=True)
@@ -144,10 +149,12 @@ def parse_graph_node(node: dict, nodes: List[dict]) -> Optional[dict]:
     Returns a dict with ``kind``, ``kernel``, ``stride``, ``padding``, ``dilation``, ``groups``,
     ``out_channels``, ``use_bias``, ``layout``, ``weight_name`` and ``weight_is_variable``.
     """
-    if node["op"] not in _GRAPH_OPS:
-        return None
-    kind, weight_pos = _GRAPH_OPS[node["op"]]
     attrs = node.get("attrs", {})
+    if node["op"] == "Convolution" and SAMPLED_MARK in attrs:
+        return _sampled_node(attrs)
+    if node["op"] not in GRAPH_OPS:
+        return None
+    kind, weight_pos = GRAPH_OPS[node["op"]]
     kernel = _literal(attrs.get("kernel"), ())
     ndim = len(kernel)
     inputs = node["inputs"]
@@ -161,6 +168,15 @@ def parse_graph_node(node: dict, nodes: List[dict]) -> Optional[dict]:
         use_bias=not no_bias, layout=attrs.get("layout") if attrs.get("layout") not in (None, "None") else "NCHW",
         weight_name=weight_node["name"] if weight_node is not None else "",
         weight_is_variable=weight_node is not None and weight_node["op"] == "null")
+
+
+def _sampled_node(attrs: dict) -> dict:
+    layer = json.loads(attrs[SAMPLED_MARK])
+    return dict(kind=MODULATED if layer["version"] == 2 else DEFORMABLE, kernel=tuple(layer["kernel"]),
+                stride=tuple(layer["stride"]), padding=tuple(layer["pad"]), dilation=tuple(layer["dilate"]),
+                groups=int(layer["groups"]), out_channels=int(attrs["num_filter"]),
+                use_bias=not _literal(attrs.get("no_bias"), False), layout="NCHW", weight_name=layer["weight"],
+                weight_is_variable=True)
 
 
 def graph_json(block: SymbolBlock) -> dict:

@@ -1,4 +1,5 @@
-"""Rewrite a symbol graph: ``Convolution`` nodes become offset ``Convolution`` + deformable convolution.
+"""Rewrite a symbol graph: ``Convolution`` nodes become offset ``Convolution`` + deformable convolution
+(MXNet's operator, or with ``impl="sampled"`` the composite of ``surgery.sampled``).
 
 Works on the graph's JSON so that any graph MXNet can load can be rewritten, whatever built it (a GluonCV
 ``FeatureExpander``, an exported ``*-symbol.json``). Each replacement subgraph is built with MXNet's Symbol API
@@ -7,13 +8,15 @@ MXNet graphs this way, hence the hand-written splice.
 """
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Dict, List, Mapping, Tuple
 
 import mxnet as mx
 
 from ..errors import UpgradeError
-from ..selection.layers import CONVOLUTION, parse_graph_node
+from ..selection.layers import CONVOLUTION, SAMPLED_MARK, parse_graph_node
 from .deformable import offset_channels
+from .sampled import sampled_deformable_convolution
 
 Entry = List[int]  # [node index, output index, version], as MXNet's graph JSON writes node inputs
 
@@ -25,6 +28,7 @@ class NodeUpgrade:
     version: int
     deformable_groups: int
     in_channels: int
+    impl: str = "mxnet"
 
 
 def offset_param_names(layer_name: str) -> Tuple[str, str]:
@@ -43,23 +47,37 @@ def _replacement(node: dict, info: dict, spec: NodeUpgrade) -> Tuple[dict, Dict[
     offset = mx.sym.Convolution(data, mx.sym.var(offset_weight), mx.sym.var(offset_bias), num_filter=channels,
                                 num_group=1, no_bias=False, cudnn_off=True, name=layer + "_offset", **common)
     weight = mx.sym.var(info["weight_name"])
-    extra = {"bias": mx.sym.var("bias")} if info["use_bias"] else {}
+    bias = mx.sym.var("bias") if info["use_bias"] else None
     deform = dict(num_filter=info["out_channels"], num_group=info["groups"],
-                  num_deformable_group=spec.deformable_groups, no_bias=not info["use_bias"], name=node["name"],
-                  **common)
-    if spec.version == 1:
-        out = mx.sym.contrib.DeformableConvolution(data=data, offset=offset, weight=weight, **extra, **deform)
-    else:
+                  num_deformable_group=spec.deformable_groups, **common)
+    mask = None
+    if spec.version == 2:
         split = 2 * kernel[0] * kernel[1] * spec.deformable_groups
-        shifts = mx.sym.slice_axis(offset, axis=1, begin=0, end=split, name=layer + "_offset_shift")
         logits = mx.sym.slice_axis(offset, axis=1, begin=split, end=None, name=layer + "_offset_mask")
+        offset = mx.sym.slice_axis(offset, axis=1, begin=0, end=split, name=layer + "_offset_shift")
         # MXNet's ModulatedDeformableConvolution block uses 2*sigmoid: a mask of exactly 1 at zero init.
-        mask = mx.sym.broadcast_mul(mx.sym.sigmoid(logits, name=layer + "_mask_sigmoid"),
-                                    mx.sym.full((1,), 2.0, name=layer + "_mask_scale"), name=layer + "_mask")
-        out = mx.sym.contrib.ModulatedDeformableConvolution(data=data, offset=shifts, mask=mask, weight=weight,
-                                                            **extra, **deform)
+        mask = mx.sym._internal._mul_scalar(mx.sym.sigmoid(logits, name=layer + "_mask_sigmoid"), scalar=2.0,
+                                            name=layer + "_mask")
+    if spec.impl == "sampled":
+        # Every operator of the composite is named under the layer, so that graph names stay unique.
+        with mx.name.Prefix(layer + "_sampled_"):
+            out = sampled_deformable_convolution(mx.sym, data, offset, weight, bias, mask, **deform)
+        template = json.loads(out.tojson())
+        head = template["nodes"][template["heads"][0][0]]
+        head["name"] = node["name"]
+        head.setdefault("attrs", {})[SAMPLED_MARK] = json.dumps(dict(
+            version=spec.version, weight=info["weight_name"], offset=layer + "_offset", kernel=list(kernel),
+            stride=list(info["stride"]), pad=list(info["padding"]), dilate=list(info["dilation"]),
+            groups=info["groups"], deformable_groups=spec.deformable_groups))
+    else:
+        extra = {"bias": bias} if bias is not None else {}
+        operator = mx.sym.contrib.DeformableConvolution if mask is None else partial(
+            mx.sym.contrib.ModulatedDeformableConvolution, mask=mask)
+        out = operator(data=data, offset=offset, weight=weight, no_bias=bias is None, name=node["name"], **extra,
+                       **deform)
+        template = json.loads(out.tojson())
     shapes = {offset_weight: (channels, spec.in_channels) + tuple(kernel), offset_bias: (channels,)}
-    return json.loads(out.tojson()), shapes
+    return template, shapes
 
 
 def rewrite_graph(graph: dict, targets: Mapping[str, NodeUpgrade]) -> Tuple[dict, Dict[str, Tuple[int, ...]]]:

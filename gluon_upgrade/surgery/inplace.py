@@ -3,7 +3,6 @@ import logging
 from collections import OrderedDict
 from mxnet.gluon import Block
 
-from ..errors import UpgradeError
 from ..selection.backbone import Scope, resolve_scope
 from ..selection.layers import conv_layers
 from ..selection.spec import LayerSpec, parse_spec, select_layers
@@ -42,8 +41,9 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
         Offset groups (``num_deformable_group``); must divide the layer's input channels.
     impl : {"mxnet", "sampled"}
         MXNet's deformable operators, or the same computation composed of differentiable operators
-        (``surgery.sampled``), whose v2 trains on CPU; same parameters, so weights move between the two.
-        ``"sampled"`` replaces blocks (``Conv2D`` children), not nodes of a symbol graph.
+        (``surgery.sampled``), whose v2 trains on CPU; same parameters, so weights move between the two. In
+        a symbol graph the composite's last ``Convolution`` carries ``SAMPLED_MARK`` so the layer stays
+        recognisable.
 
     Returns
     -------
@@ -54,8 +54,7 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
     ------
     UpgradeError
         Unknown backbone, a name matching no layer or several, a layer that cannot be upgraded (transposed,
-        not 2D, NHWC, weight shape unknown), a bad version or implementation, or ``"sampled"`` for a node of a
-        symbol graph.
+        not 2D, NHWC, weight shape unknown), or a bad version or implementation.
 
     Examples
     --------
@@ -68,10 +67,6 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
         scope = ""
     in_scope, description = resolve_scope(net, scope, inventory)
     chosen = select_layers(inventory, layers, in_scope, description)
-    in_graphs = [layer.name for layer in chosen if layer.node is not None]
-    if impl != "mxnet" and in_graphs:
-        raise UpgradeError("impl={!r} replaces Conv2D blocks, but {} are nodes of a symbol graph; upgrade them "
-                           "with impl='mxnet'".format(impl, ", ".join(in_graphs)))
     graph_layers = OrderedDict()
     for layer in chosen:
         if layer.node is None:
@@ -83,7 +78,7 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
         else:
             graph_layers.setdefault(id(layer.owner), (layer.owner, []))[1].append(layer)
     for block, block_layers in graph_layers.values():
-        upgrade_graph_layers(block, block_layers, version, deformable_groups)
+        upgrade_graph_layers(block, block_layers, version, deformable_groups, impl)
     clear_cached_graphs(net)
     log.info("upgraded %d layers to DCNv%d: %s", len(chosen), version, ", ".join(l.name for l in chosen))
     return net

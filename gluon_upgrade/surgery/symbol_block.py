@@ -11,13 +11,14 @@ from .graph import NodeUpgrade, rewrite_graph
 
 
 def upgrade_graph_layers(block: SymbolBlock, layers: Iterable[ConvLayer], version: int,
-                         deformable_groups: int) -> SymbolBlock:
+                         deformable_groups: int, impl: str = "mxnet") -> SymbolBlock:
     """Rewrite ``block``'s graph so the given layers (nodes of it) are deformable, keeping the block object.
 
-    Existing parameters are shared, not copied: the rebuilt block holds the same ``Parameter`` objects, so
-    trained values, contexts, dtypes and ``lr_mult`` stay. The offset parameters are new, zero, on the
-    contexts and in the dtype of the layer's weight. ``_reg_params`` (the names ``save_parameters`` writes)
-    are recomputed as ``SymbolBlock`` computes them.
+    ``impl`` is ``"mxnet"`` (MXNet's deformable operators) or ``"sampled"`` (the same layer composed of
+    differentiable operators, ``surgery.sampled``). Existing parameters are shared, not copied: the rebuilt
+    block holds the same ``Parameter`` objects, so trained values, contexts, dtypes and ``lr_mult`` stay. The
+    offset parameters are new, zero, on the contexts and in the dtype of the layer's weight. ``_reg_params``
+    (the names ``save_parameters`` writes) are recomputed as ``SymbolBlock`` computes them.
 
     Returns
     -------
@@ -28,7 +29,7 @@ def upgrade_graph_layers(block: SymbolBlock, layers: Iterable[ConvLayer], versio
     targets = {}
     for layer in layers:
         check_channels(layer, deformable_groups)
-        targets[layer.node] = NodeUpgrade(version, deformable_groups, layer.in_channels)
+        targets[layer.node] = NodeUpgrade(version, deformable_groups, layer.in_channels, impl)
     graph, new_shapes = rewrite_graph(graph_json(block), targets)
     outputs = mx.sym.load_json(json.dumps(graph))
     old_params = block.collect_params()

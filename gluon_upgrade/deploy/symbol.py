@@ -1,4 +1,5 @@
 """Write an upgraded network to disk: Gluon parameters, or MXNet's symbol + params deployment format."""
+import os
 from typing import List, Sequence
 
 import mxnet as mx
@@ -20,6 +21,7 @@ def save_network(net: Block, prefix: str, symbolic: bool, input_shape: Sequence[
     input_shape : sequence of int
         Shape of the forward pass that traces the graph before ``export``.
     """
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     if not symbolic and not isinstance(net, SymbolBlock):
         net.save_parameters(prefix + ".params")
         return [prefix + ".params"]

@@ -1,0 +1,1 @@
+"""Deployment of upgraded networks: MXNet's symbol + params format, and ONNX with ``DeformConv``."""

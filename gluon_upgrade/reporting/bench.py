@@ -1,0 +1,46 @@
+"""What the benchmarks share: the command line (``--ctx``, ``--out``), the machine's description, and one markdown
+table + JSON per benchmark with the command and the machine under it."""
+import argparse
+import os
+import platform
+from typing import Any, Dict, Sequence
+
+import mxnet as mx
+
+from .files import write_json, write_text
+from .tables import markdown_table
+
+
+def describe_machine(ctx: str = "cpu") -> str:
+    """Processor, core count, OS, MXNet version and the context the measurement used (and the GPU's memory)."""
+    text = "{} ({} cores), {}, mxnet {}, ctx {}".format(platform.processor() or platform.machine(), os.cpu_count(),
+                                                        platform.platform(), mx.__version__, ctx)
+    if ctx.startswith("gpu") and mx.context.num_gpus():
+        _, total = mx.context.gpu_memory_info(0)
+        text += " ({:.0f} GiB GPU memory)".format(total / 2 ** 30)
+    return text
+
+
+def benchmark_parser(description: str) -> argparse.ArgumentParser:
+    """A parser with ``--ctx cpu|gpu`` and ``--out`` (default ``results/bench``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--ctx", default="cpu", choices=["cpu", "gpu"], help="run on the CPU or on GPU 0")
+    parser.add_argument("--out", default="results/bench", help="folder for the markdown and JSON results")
+    return parser
+
+
+def context(args: argparse.Namespace) -> mx.Context:
+    """The ``mx.Context`` of ``--ctx``."""
+    return mx.gpu() if args.ctx == "gpu" else mx.cpu()
+
+
+def write_benchmark(args: argparse.Namespace, stem: str, title: str, note: str, headers: Sequence[str],
+                    rows: Sequence[Sequence], data: Dict[str, Any], command: str) -> str:
+    """Write ``OUT/STEM.md`` (title, note, table, machine, command) and ``OUT/STEM.json`` (the entries of
+    ``data``, plus ``machine`` and ``command``); return the markdown."""
+    machine = describe_machine(args.ctx)
+    text = "\n".join(["# " + title, "", note, "", markdown_table(headers, rows), "",
+                      "Machine: {}  ".format(machine), "Command: `{}`".format(command), ""])
+    write_text(os.path.join(args.out, stem + ".md"), text)
+    write_json(os.path.join(args.out, stem + ".json"), dict(data, machine=machine, command=command))
+    return text

@@ -1,0 +1,106 @@
+#!/usr/bin/env python
+"""Export an (upgraded) detector to MXNet's symbol + params format and to ONNX, and check ONNX against MXNet.
+
+Deformable layers become ONNX DeformConv (opset 19). The check runs the ONNX model with onnxruntime (or ONNX's
+reference evaluator) and compares it with MXNet on one input: the outputs before non-maximum suppression and the
+input and output of every deformable layer.
+
+Examples
+--------
+python scripts/export.py --config results/demo/table2/upgrade/config.yaml \
+    --weights results/demo/table2/upgrade/best.params --out exports/demo_ssd --image IMG.jpg
+python scripts/export.py --symbol det-symbol.json --params det-0000.params --input-shape 1,3,512,512 --out det
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_argument_group("source (a config's network, or an exported symbol model)")
+    source.add_argument("--config", help="YAML config of the network (a run's config.yaml)")
+    source.add_argument("--weights", help=".params of the network the config describes (after any upgrade)")
+    source.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    source.add_argument("--symbol", help="exported X-symbol.json")
+    source.add_argument("--params", help="X-0000.params beside --symbol")
+    source.add_argument("--input-shape", help="N,C,H,W (default for --config: 1,3,S,S with the config's size)")
+    parser.add_argument("--out", required=True,
+                        help="output prefix: PREFIX-symbol.json, PREFIX-0000.params, PREFIX.onnx")
+    parser.add_argument("--opset", type=int, default=19, help="ONNX opset (>= 19, the first with DeformConv)")
+    parser.add_argument("--image", help="check on this image (resized and normalised as in evaluation)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random check input (without --image)")
+    parser.add_argument("--backend", choices=["auto", "onnxruntime", "reference"], default="auto",
+                        help="what runs the ONNX model for the check (auto: onnxruntime if installed)")
+    parser.add_argument("--no-check", action="store_true", help="export only")
+    parser.add_argument("--report", help="write the check as markdown here (and JSON beside it)")
+    args = parser.parse_args(argv)
+    if bool(args.config) == bool(args.symbol):
+        parser.error("give either --config (with --weights) or --symbol (with --params and --input-shape)")
+    if args.symbol and not (args.params and args.input_shape):
+        parser.error("--symbol needs --params and --input-shape")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from gluon_upgrade.cli import command_line, run_main
+
+    def work():
+        import numpy as np
+
+        from gluon_upgrade.config.loader import load_config
+        from gluon_upgrade.data.datasets import detection_dataset
+        from gluon_upgrade.data.transforms import load_image
+        from gluon_upgrade.deploy.export import export_network, export_symbol_files
+        from gluon_upgrade.errors import UpgradeError
+        from gluon_upgrade.models.build import input_size, trained_network
+        from gluon_upgrade.reporting.files import write_json, write_text
+        from gluon_upgrade.reporting.bench import describe_machine
+        from gluon_upgrade.runtime import contexts
+
+        shape = tuple(int(v) for v in args.input_shape.split(",")) if args.input_shape else None
+        if shape is not None and len(shape) != 4:
+            raise UpgradeError("--input-shape needs N,C,H,W, got {}".format(args.input_shape))
+        if args.config:
+            config = load_config(args.config, args.set)
+            size = input_size(config["model"])
+            shape = shape or (1, 3, size, size)
+            classes = detection_dataset(config["data"], train=False).classes
+            net = trained_network(config["model"], classes, args.weights, contexts(["cpu"]))
+        if args.no_check:
+            data, described = None, "no input"
+        elif args.image:
+            data, described = load_image(args.image, shape[-1])[0].asnumpy(), os.path.basename(args.image)
+        else:
+            data = np.random.RandomState(args.seed).normal(size=shape).astype(np.float32)
+            described = "a random normal input (seed {})".format(args.seed)
+        options = dict(check_input=data, opset=args.opset, backend=args.backend)
+        if args.config:
+            result = export_network(net, args.out, shape, **options)
+        else:
+            result = export_symbol_files(args.symbol, args.params, args.out + ".onnx", shape, **options)
+        lines = ["wrote:", result.format_files()]
+        if result.check is not None:
+            lines += ["ONNX against MXNet ({}, {}):".format(result.check.backend, result.check.compared),
+                      result.check.format_table(),
+                      "max difference {:.3g} abs, {:.3g} relative".format(result.check.max_abs,
+                                                                          result.check.max_rel)]
+        if args.report:
+            title = "ONNX export of {}".format(args.config or args.symbol)
+            write_text(args.report, result.to_markdown(title, command_line("export.py", argv),
+                                                       describe_machine("cpu"), described))
+            write_json(os.path.splitext(args.report)[0] + ".json",
+                       {"files": dict(zip(map(os.path.basename, result.files), result.sizes)),
+                        "input": described, "opset": result.opset,
+                        "check": result.check.to_dict() if result.check else None})
+            lines.append("report: {}".format(args.report))
+        return "\n".join(lines)
+    return run_main(work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

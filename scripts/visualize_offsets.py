@@ -1,0 +1,92 @@
+#!/usr/bin/env python
+"""Draw where an upgraded detector's deformable layers sample an image, and print offset statistics per layer.
+
+The sampling locations of the stacked deformable layers are composed back to image pixels, as in Dai et al.'s
+figure: for each chosen unit of the last deformable layer, (k*k)^L points for L layers, red with the learned
+offsets and blue with zero offsets (what the standard convolutions sampled).
+
+Examples
+--------
+python scripts/visualize_offsets.py --config results/demo/table2/upgrade/config.yaml \
+    --weights results/demo/table2/upgrade/last.params --image IMG.jpg --out offsets.png
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="YAML config of the upgraded network (a run's config.yaml)")
+    parser.add_argument("--weights", required=True, help=".params of the upgraded network (after fine-tuning)")
+    parser.add_argument("--image", required=True, help="image file")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    parser.add_argument("--points", default="0.2,0.2;0.5,0.5;0.8,0.8",
+                        help="units to draw: 'y,x;y,x' as fractions of the image height and width "
+                             "(default: three points on the diagonal)")
+    parser.add_argument("--out", default="offsets.png", help="picture; statistics go beside it (.md, .json)")
+    return parser.parse_args(argv)
+
+
+def parse_points(text):
+    points = []
+    for pair in text.split(";"):
+        values = pair.split(",")
+        if len(values) != 2 or not all(0 <= float(v) <= 1 for v in values):
+            return None
+        points.append(tuple(float(v) for v in values))
+    return points
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from gluon_upgrade.cli import command_line, run_main
+
+    def work():
+        from gluon_upgrade.config.loader import load_config
+        from gluon_upgrade.data.datasets import detection_dataset
+        from gluon_upgrade.data.transforms import load_image
+        from gluon_upgrade.errors import UpgradeError
+        from gluon_upgrade.models.build import input_size, trained_network
+        from gluon_upgrade.reporting.files import write_json, write_text
+        from gluon_upgrade.reporting.offsets import layer_offsets, offset_statistics, plot_sampling
+        from gluon_upgrade.reporting.tables import markdown_table
+        from gluon_upgrade.runtime import contexts
+
+        fractions = parse_points(args.points)
+        if not fractions:
+            raise UpgradeError("--points needs 'y,x;y,x' with fractions in [0, 1], got {!r}".format(args.points))
+        config = load_config(args.config, args.set)
+        size = input_size(config["model"])
+        classes = detection_dataset(config["data"], train=False).classes
+        net = trained_network(config["model"], classes, args.weights, contexts(["cpu"]))
+        x, image = load_image(args.image, size)
+        layers = layer_offsets(net, x)
+        points = [(fy * (size - 1), fx * (size - 1)) for fy, fx in fractions]
+        title = "{}: sampling locations of {} deformable layers, {} on {}".format(
+            config["model"]["name"], len(layers), os.path.basename(args.weights), os.path.basename(args.image))
+        plot_sampling(image, layers, points, args.out, title)
+        stats = offset_statistics(layers, (size, size))
+        table = markdown_table(
+            ["layer", "input map", "mean offset length (map px)", "max (map px)", "mean (image px)",
+             "max (image px)", "samples outside the map", "with zero offsets"],
+            [[r["layer"], r["input_map"], round(r["mean"], 3), round(r["max"], 3), round(r["mean_image_px"], 2),
+              round(r["max_image_px"], 2), "{:.1%}".format(r["outside"]), "{:.1%}".format(r["outside_standard"])]
+             for r in stats])
+        stem = os.path.splitext(args.out)[0]
+        command = command_line("visualize_offsets.py", argv)
+        write_text(stem + ".md", "\n".join([
+            "# Offsets of {} on {}".format(os.path.basename(args.weights), os.path.basename(args.image)), "",
+            "Offset lengths over every output position and kernel tap of each deformable layer, in pixels of the "
+            "layer's input map and of the {} px network input.".format(size), "", table, "",
+            "![sampling locations]({})".format(os.path.basename(args.out)), "", "Command: `{}`".format(command), ""]))
+        write_json(stem + ".json", {"command": command, "layers": stats})
+        return "{}\nwrote {}, {}.md, {}.json".format(table, args.out, stem, stem)
+    return run_main(work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""ONNX export of upgraded networks: the DeformConv converters against MXNet's operators (non-zero offsets, both
+backends), the v1 border rule, a whole detector, errors, and scripts/export.py."""
+import json
+import os
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import onnx
+import pytest
+from mxnet.gluon import nn
+from onnx import TensorProto, helper
+
+import gluon_upgrade as gu
+from gluon_upgrade.deploy.export import export_network
+from gluon_upgrade.deploy.onnx_export import (before_nms, check_onnx, export_onnx, load_symbol, onnx_output_name,
+                                              run_mxnet, run_onnx)
+from gluon_upgrade.deploy.symbol import save_network
+from gluon_upgrade.errors import UpgradeError
+from gluon_upgrade.models.zoo import load_zoo_model
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+SCRIPT = os.path.join(ROOT, "scripts", "export.py")
+
+
+def upgraded_net(version, deformable_groups=1, offset_std=0.3, seed=0):
+    """Conv -> 3x3 conv (stride 2) -> BN -> 3x3 conv (dilation 2, 2 groups), the last two deformable, with
+    random offset branches large enough that many samples fall near or outside the map's border."""
+    mx.random.seed(seed)
+    net = nn.HybridSequential(prefix="net_")
+    with net.name_scope():
+        net.add(nn.Conv2D(8, 3, padding=1, activation="relu"), nn.Conv2D(8, 3, strides=2, padding=1, use_bias=False),
+                nn.BatchNorm(), nn.Activation("relu"), nn.Conv2D(6, 3, padding=2, dilation=2, groups=2))
+    net.initialize(mx.init.Xavier())
+    net(mx.nd.zeros((1, 3, 11, 9)))
+    net = gu.upgrade(net, layers="last2", scope="", version=version, deformable_groups=deformable_groups)
+    for name, param in net.collect_params().items():
+        if "offset" in name:
+            param.set_data(mx.nd.random.normal(0, offset_std if name.endswith("weight") else 1.0, shape=param.shape))
+    return net
+
+
+def export(net, tmp_path, shape=(2, 3, 11, 9)):
+    prefix = str(tmp_path / "net")
+    save_network(net, prefix, True, shape)
+    sym, params = load_symbol(prefix + "-symbol.json", prefix + "-0000.params")
+    export_onnx(sym, params, shape, prefix + ".onnx")
+    return sym, params, prefix + ".onnx"
+
+
+def data(shape=(2, 3, 11, 9), seed=1):
+    return np.random.RandomState(seed).normal(size=shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("version,groups", [(1, 1), (1, 2), (2, 1), (2, 2)])
+def test_onnx_equals_mxnet_with_nonzero_offsets(tmp_path, version, groups):
+    net = upgraded_net(version, groups)
+    sym, params, path = export(net, tmp_path)
+    model = onnx.load(path)
+    assert model.opset_import[0].version == 19
+    assert sum(node.op_type == "DeformConv" for node in model.graph.node) == 2
+    assert [value.name for value in model.graph.input] == ["data"]
+    check = check_onnx(sym, params, path, data())
+    assert check.backend.startswith("onnxruntime")
+    layers = [o for o in check.outputs if o.role == "deformable layer output"]
+    assert len(layers) == 2 and all(o.max_value > 0.1 for o in layers)
+    assert check.max_abs < 2e-5, check.format_table()
+    # The network itself, run by Gluon, agrees too (the check's MXNet side is the exported graph).
+    ours = net(mx.nd.array(data())).asnumpy()
+    theirs, _ = run_onnx(path, data())
+    np.testing.assert_allclose(theirs[onnx_output_name(sym.list_outputs()[0])], ours, atol=2e-5)
+
+
+def test_samples_reach_the_border_where_v1_and_onnx_rules_differ(tmp_path):
+    """Without the v1 border rule in the graph, ONNX's DeformConv would differ from MXNet's v1 here."""
+    net = upgraded_net(1)
+    sym, params, path = export(net, tmp_path)
+    internals = sym.get_internals()
+    layer = [s for s in internals if s.attr("op_name") == "_contrib_DeformableConvolution"][-1]
+    x_sym, offset_sym, weight_sym, bias_sym = layer.get_children()
+    x, offset = run_mxnet(mx.sym.Group([x_sym, offset_sym]), params, data())
+    weight, bias = params[weight_sym.name].asnumpy(), params[bias_sym.name].asnumpy()
+    plain = helper.make_model(helper.make_graph(
+        [helper.make_node("DeformConv", ["x", "w", "offset", "b"], ["y"], kernel_shape=[3, 3], pads=[2] * 4,
+                          dilations=[2, 2], group=2)], "plain",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape)
+         for n, a in (("x", x), ("w", weight), ("offset", offset), ("b", bias))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]), opset_imports=[helper.make_opsetid("", 19)])
+    import onnxruntime
+    session = onnxruntime.InferenceSession(plain.SerializeToString(), providers=["CPUExecutionProvider"])
+    plain_out = session.run(None, {"x": x, "w": weight, "offset": offset, "b": bias})[0]
+    mxnet_out = run_mxnet(layer, params, data())[0]
+    exported, _ = run_onnx(path, data())
+    assert np.abs(plain_out - mxnet_out).max() > 1e-2
+    np.testing.assert_allclose(exported[onnx_output_name(sym.list_outputs()[0])], mxnet_out, atol=2e-5)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_reference_evaluator_agrees(tmp_path, version):
+    net = upgraded_net(version)
+    sym, params, path = export(net, tmp_path, shape=(1, 3, 11, 9))
+    check = check_onnx(sym, params, path, data((1, 3, 11, 9)), backend="reference")
+    assert check.backend.startswith("onnx.reference")
+    assert check.max_abs < 2e-5, check.format_table()
+
+
+def test_detector_export_compares_before_nms_and_runs_whole(tmp_path):
+    net = load_zoo_model("ssd_128_resnet29_v1_demo", random=True, input_shape=(1, 3, 128, 128))
+    net = gu.upgrade(net, layers="last3", version=1)
+    for name, param in net.collect_params().items():
+        if "offset_weight" in name:
+            param.set_data(mx.nd.random.normal(0, 0.05, shape=param.shape))
+    result = export_network(net, str(tmp_path / "ssd"), (1, 3, 128, 128), check_input=data((1, 3, 128, 128)))
+    assert [os.path.basename(p) for p in result.files] == ["ssd-symbol.json", "ssd-0000.params", "ssd.onnx"]
+    check = result.check
+    assert "before non-maximum suppression" in check.compared
+    assert [o.role for o in check.outputs].count("deformable layer output") == 3
+    assert check.max_rel < 1e-4, check.format_table()
+    assert check.model_outputs == [(1, 100, 1), (1, 100, 1), (1, 100, 4)]
+    sym, _ = load_symbol(str(tmp_path / "ssd-symbol.json"), str(tmp_path / "ssd-0000.params"))
+    assert before_nms(sym) is not None
+    report = result.to_markdown("t", "cmd", "machine", "random")
+    assert "| ssd0_" in report and "Command: `cmd`" in report
+
+
+def test_errors_name_the_problem(tmp_path):
+    net = upgraded_net(1)
+    sym, params, _ = export(net, tmp_path)
+    with pytest.raises(UpgradeError, match="opset >= 19"):
+        export_onnx(sym, params, (1, 3, 11, 9), str(tmp_path / "x.onnx"), opset=17)
+    two_inputs = mx.sym.elemwise_add(sym, mx.sym.var("other"))
+    with pytest.raises(UpgradeError, match="one input named data.*other"):
+        export_onnx(two_inputs, params, (1, 3, 11, 9), str(tmp_path / "x.onnx"))
+    with pytest.raises(UpgradeError, match="not found"):
+        load_symbol(str(tmp_path / "no-symbol.json"), str(tmp_path / "no.params"))
+    with pytest.raises(UpgradeError, match="backend must be one of"):
+        run_onnx(str(tmp_path / "net.onnx"), data(), backend="tvm")
+
+
+def run_script(*args):
+    return subprocess.run([sys.executable, SCRIPT] + [str(a) for a in args], capture_output=True, text=True,
+                          cwd=ROOT)
+
+
+def test_script_exports_a_symbol_model_and_writes_the_report(tmp_path):
+    net = upgraded_net(2)
+    prefix = str(tmp_path / "net")
+    save_network(net, prefix, True, (1, 3, 11, 9))
+    report = tmp_path / "report.md"
+    result = run_script("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
+                        "1,3,11,9", "--out", tmp_path / "out", "--report", report)
+    assert result.returncode == 0, result.stderr
+    assert os.path.isfile(str(tmp_path / "out.onnx"))
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["opset"] == 19 and saved["check"]["max_abs"] < 2e-5
+    assert "deformable layer output" in report.read_text()
+
+
+def test_script_errors_exit_2(tmp_path):
+    result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
+                        "--input-shape", "1,3,8,8", "--out", tmp_path / "o")
+    assert result.returncode == 2 and "exported model file not found" in result.stderr
+    result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
+                        "--input-shape", "1,3,8", "--out", tmp_path / "o")
+    assert result.returncode == 2 and "N,C,H,W" in result.stderr

@@ -4,9 +4,9 @@ import logging
 import shlex
 import sys
 import warnings
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
-from .errors import GluonUpgradeError
+from .errors import GluonUpgradeError, UpgradeError
 
 RESUME_HINT = "interrupted; run the same command again to resume"
 
@@ -15,6 +15,25 @@ def command_line(script: str, argv: Optional[Sequence[str]] = None) -> str:
     """``python scripts/<script> ARGS`` with this process's arguments (or ``argv``), shell-quoted."""
     args = shlex.join(sys.argv[1:] if argv is None else argv)
     return "python scripts/{}{}".format(script, " " + args if args else "")
+
+
+def input_shape(text: Optional[str]) -> Optional[Tuple[int, ...]]:
+    """``--input-shape N,C,H,W`` as a tuple (None for None).
+
+    Raises
+    ------
+    UpgradeError
+        Not four positive integers.
+    """
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 4 or min(shape) < 1:
+        raise UpgradeError("--input-shape needs N,C,H,W (four positive integers), got {}".format(text))
+    return shape
 
 
 def run_main(work: Callable[[], Optional[str]], interrupted: str = RESUME_HINT) -> int:

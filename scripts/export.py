@@ -47,7 +47,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from gluon_upgrade.cli import command_line, run_main
+    from gluon_upgrade.cli import command_line, input_shape, run_main
 
     def work():
         import numpy as np
@@ -58,13 +58,11 @@ def main(argv=None) -> int:
         from gluon_upgrade.deploy.export import export_network, export_symbol_files
         from gluon_upgrade.errors import UpgradeError
         from gluon_upgrade.models.build import input_size, trained_network
-        from gluon_upgrade.reporting.files import write_json, write_text
         from gluon_upgrade.reporting.bench import describe_machine
+        from gluon_upgrade.reporting.files import write_json, write_text
         from gluon_upgrade.runtime import contexts
 
-        shape = tuple(int(v) for v in args.input_shape.split(",")) if args.input_shape else None
-        if shape is not None and len(shape) != 4:
-            raise UpgradeError("--input-shape needs N,C,H,W, got {}".format(args.input_shape))
+        shape = input_shape(args.input_shape)
         if args.config:
             config = load_config(args.config, args.set)
             size = input_size(config["model"])
@@ -74,6 +72,9 @@ def main(argv=None) -> int:
         if args.no_check:
             data, described = None, "no input"
         elif args.image:
+            if shape[0] != 1:
+                raise UpgradeError("--image checks one image: give --input-shape 1,C,H,W, not {}".format(
+                    args.input_shape))
             data, described = load_image(args.image, shape[-1])[0].asnumpy(), os.path.basename(args.image)
         else:
             data = np.random.RandomState(args.seed).normal(size=shape).astype(np.float32)

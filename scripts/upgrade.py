@@ -61,15 +61,14 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message="Cannot decide type")
     import mxnet as mx
 
-    from gluon_upgrade import GluonUpgradeError, UpgradeError, upgrade, upgrade_report
+    from gluon_upgrade import GluonUpgradeError, upgrade, upgrade_report
+    from gluon_upgrade.cli import input_shape
     from gluon_upgrade.deploy.symbol import save_network
     from gluon_upgrade.models.zoo import default_input_shape, load_symbol_model, load_zoo_model
     from gluon_upgrade.verify import upgrade_verified
 
     try:
-        shape = tuple(int(v) for v in args.input_shape.split(",")) if args.input_shape else None
-        if shape is not None and len(shape) != 4:
-            raise UpgradeError("--input-shape needs N,C,H,W, got {}".format(args.input_shape))
+        shape = input_shape(args.input_shape)
         if args.model:
             shape = shape or default_input_shape(args.model)
             net = load_zoo_model(args.model, weights=args.weights, pretrained=args.pretrained,

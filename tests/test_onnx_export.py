@@ -161,6 +161,7 @@ def test_script_errors_exit_2(tmp_path):
     result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
                         "--input-shape", "1,3,8,8", "--out", tmp_path / "o")
     assert result.returncode == 2 and "exported model file not found" in result.stderr
-    result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
-                        "--input-shape", "1,3,8", "--out", tmp_path / "o")
-    assert result.returncode == 2 and "N,C,H,W" in result.stderr
+    for shape in ("1,3,8", "1,3,8,x", "1,3,0,8"):
+        result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
+                            "--input-shape", shape, "--out", tmp_path / "o")
+        assert result.returncode == 2 and "N,C,H,W" in result.stderr and "Traceback" not in result.stderr

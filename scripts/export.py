@@ -53,22 +53,19 @@ def main(argv=None) -> int:
         import numpy as np
 
         from gluon_upgrade.config.loader import load_config
-        from gluon_upgrade.data.datasets import detection_dataset
         from gluon_upgrade.data.transforms import load_image
         from gluon_upgrade.deploy.export import export_network, export_symbol_files
         from gluon_upgrade.errors import UpgradeError
-        from gluon_upgrade.models.build import input_size, trained_network
+        from gluon_upgrade.models.build import config_network, input_size
         from gluon_upgrade.reporting.bench import describe_machine
         from gluon_upgrade.reporting.files import write_json, write_text
-        from gluon_upgrade.runtime import contexts
 
         shape = input_shape(args.input_shape)
         if args.config:
             config = load_config(args.config, args.set)
             size = input_size(config["model"])
             shape = shape or (1, 3, size, size)
-            classes = detection_dataset(config["data"], train=False).classes
-            net = trained_network(config["model"], classes, args.weights, contexts(["cpu"]))
+            net = config_network(config, args.weights)
         if args.no_check:
             data, described = None, "no input"
         elif args.image:

@@ -47,22 +47,19 @@ def main(argv=None) -> int:
 
     def work():
         from gluon_upgrade.config.loader import load_config
-        from gluon_upgrade.data.datasets import detection_dataset
         from gluon_upgrade.data.transforms import load_image
         from gluon_upgrade.errors import UpgradeError
-        from gluon_upgrade.models.build import input_size, trained_network
+        from gluon_upgrade.models.build import config_network, input_size
         from gluon_upgrade.reporting.files import write_json, write_text
         from gluon_upgrade.reporting.offsets import layer_offsets, offset_statistics, plot_sampling
         from gluon_upgrade.reporting.tables import markdown_table
-        from gluon_upgrade.runtime import contexts
 
         fractions = parse_points(args.points)
         if not fractions:
             raise UpgradeError("--points needs 'y,x;y,x' with fractions in [0, 1], got {!r}".format(args.points))
         config = load_config(args.config, args.set)
         size = input_size(config["model"])
-        classes = detection_dataset(config["data"], train=False).classes
-        net = trained_network(config["model"], classes, args.weights, contexts(["cpu"]))
+        net = config_network(config, args.weights)
         x, image = load_image(args.image, size)
         layers = layer_offsets(net, x)
         points = [(fy * (size - 1), fx * (size - 1)) for fy, fx in fractions]

@@ -26,17 +26,17 @@ def layer(offsets, size=(5, 5), kernel=(3, 3), stride=(1, 1), pad=(1, 1), dilate
     return LayerOffsets("l", kernel, stride, pad, dilate, size, np.asarray(offsets, dtype=np.float64))
 
 
-def test_sampling_points_of_a_standard_and_a_shifted_tap():
+def test_sample_grid_of_a_standard_and_a_shifted_tap():
     offsets = np.zeros((18, 5, 5))
     offsets[8, 1, 1], offsets[9, 1, 1] = 0.5, -2.0  # tap 4 (the centre): row +0.5, column -2
     grid = layer(offsets)
-    standard = grid.sampling_points(1, 1, deformed=False)
+    standard = grid.sample_grid(deformed=False)[0, :, 1, 1]
     assert standard.tolist() == [[y, x] for y in (0, 1, 2) for x in (0, 1, 2)]
-    shifted = grid.sampling_points(1, 1)
+    shifted = grid.sample_grid()[0, :, 1, 1]
     assert shifted[4].tolist() == [1.5, -1.0]
     assert np.array_equal(np.delete(shifted, 4, axis=0), np.delete(standard, 4, axis=0))
     strided = layer(np.zeros((18, 2, 2)), stride=(2, 2), dilate=(2, 2), pad=(2, 2))
-    assert strided.sampling_points(1, 0, deformed=False)[0].tolist() == [0.0, -2.0]
+    assert strided.sample_grid(deformed=False)[0, 0, 1, 0].tolist() == [0.0, -2.0]
 
 
 def test_outside_fraction_and_statistics_by_hand():

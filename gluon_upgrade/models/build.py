@@ -6,7 +6,9 @@ import mxnet as mx
 from mxnet.gluon import Block
 
 from ..config.schema import Field
+from ..data.datasets import detection_dataset
 from ..errors import ConfigError
+from ..runtime import contexts
 from ..surgery.deformable import IMPLEMENTATIONS
 from ..surgery.inplace import upgrade
 from .zoo import check_model_name, default_input_shape, load_weights, signature_args, zoo_model
@@ -122,3 +124,10 @@ def trained_network(model: Mapping, classes: Optional[Sequence[str]], weights: O
     if weights:
         load_weights(net, weights, "{} in mode {}".format(model["name"], model["mode"]), ctx)
     return net
+
+
+def config_network(config: Mapping, weights: Optional[str], ctx: Sequence[str] = ("cpu",)) -> Block:
+    """``trained_network`` for a whole config: its ``model`` section, the classes of its validation data, and
+    ``weights`` loaded after any upgrade, on the contexts named ``ctx``."""
+    classes = detection_dataset(config["data"], train=False).classes
+    return trained_network(config["model"], classes, weights, contexts(list(ctx)))

@@ -11,7 +11,7 @@ from typing import Dict, Sequence
 import mxnet as mx
 import numpy as np
 
-from ..selection.layers import DEFORMABLE_OPS, GRAPH_OPS, MODULATED, SAMPLED_MARK
+from ..selection.layers import CONVOLUTION, DECONVOLUTION, GRAPH_OPS, MODULATED, parse_graph_node
 
 SAMPLING_MACS = 4
 """Multiply-accumulates per bilinearly sampled value (four neighbours, four weights)."""
@@ -48,28 +48,22 @@ def count_macs(net: mx.gluon.HybridBlock, input_shape: Sequence[int]) -> Dict[st
 
     counts = {"convolution": 0, "deformable": 0, "sampling": 0, "dense": 0}
     for node in nodes:
-        op = node["op"]
-        mark = node.get("attrs", {}).get(SAMPLED_MARK)
-        if mark:
-            # impl="sampled": the marked 1x1 convolution over the sampled columns is the deformable product.
-            layer = json.loads(mark)
-            columns = shape_of(node["inputs"][0])
-            positions = int(np.prod(shapes[node["name"] + "_output"][2:]))
-            counts["deformable"] += int(np.prod(shape_of(node["inputs"][1]))) * positions
-            counts["sampling"] += columns[1] * positions * (SAMPLING_MACS + (1 if layer["version"] == 2 else 0))
-        elif op == "Convolution" or op in DEFORMABLE_OPS:
-            weight = shape_of(node["inputs"][GRAPH_OPS[op][1]])
-            output = shapes[node["name"] + "_output"]
-            positions = int(np.prod(output[2:]))
-            product = int(np.prod(weight)) * positions
-            if op == "Convolution":
-                counts["convolution"] += product
-                continue
-            counts["deformable"] += product
-            channels = shape_of(node["inputs"][0])[1]
-            per_value = SAMPLING_MACS + (1 if GRAPH_OPS[op][0] == MODULATED else 0)
-            counts["sampling"] += channels * int(np.prod(weight[2:])) * positions * per_value
-        elif op == "FullyConnected":
+        if node["op"] == "FullyConnected":
             counts["dense"] += int(np.prod(shape_of(node["inputs"][1])))
+            continue
+        # Standard and deformable convolutions, MXNet's operators and impl="sampled" composites alike.
+        info = parse_graph_node(node, nodes)
+        if info is None or info["kind"] == DECONVOLUTION:
+            continue
+        weight = shapes[info["weight_name"]] if info["weight_is_variable"] else shape_of(
+            node["inputs"][GRAPH_OPS[node["op"]][1]])
+        positions = int(np.prod(shapes[node["name"] + "_output"][2:]))
+        product = int(np.prod(weight)) * positions
+        if info["kind"] == CONVOLUTION:
+            counts["convolution"] += product
+            continue
+        counts["deformable"] += product
+        samples = weight[1] * info["groups"] * int(np.prod(weight[2:])) * positions
+        counts["sampling"] += samples * (SAMPLING_MACS + (1 if info["kind"] == MODULATED else 0))
     counts["total"] = sum(counts.values())
     return counts

@@ -11,7 +11,7 @@ import mxnet as mx
 import numpy as np
 
 from ..errors import UpgradeError
-from ..selection.layers import DEFORMABLE_OPS, SAMPLED_MARK
+from ..selection.layers import DEFORMABLE, DEFORMABLE_OPS, MODULATED, SAMPLED_MARK, parse_graph_node
 from .curves import plt, save_figure
 
 
@@ -53,11 +53,6 @@ class LayerOffsets:
         shifts = self.offsets.reshape(-1, kh * kw, 2, rows, cols).transpose(0, 1, 3, 4, 2)
         return grid + shifts if deformed else np.broadcast_to(grid, shifts.shape)
 
-    def sampling_points(self, row: int, col: int, deformed: bool = True) -> np.ndarray:
-        """The ``k*k`` positions (y, x) in the input map that output position (row, col) samples with deformable
-        group 0's offsets (or, with ``deformed=False``, where the standard convolution samples)."""
-        return self.sample_grid(deformed)[0, :, row, col]
-
     def outside_fraction(self, deformed: bool = True) -> float:
         """Fraction of all samples (groups, taps, output positions) outside the input map, where MXNet's v1
         operator reads zero (with ``deformed=False``: the padding the standard convolution reads)."""
@@ -65,11 +60,6 @@ class LayerOffsets:
         height, width = self.input_size
         inside = (grid[..., 0] >= 0) & (grid[..., 0] < height) & (grid[..., 1] >= 0) & (grid[..., 1] < width)
         return float(1 - inside.mean())
-
-
-def _int_pair(text: str) -> Tuple[int, int]:
-    values = [int(v) for v in text.strip("()[] ").split(",") if v.strip()]
-    return (values[0], values[0]) if len(values) == 1 else tuple(values)
 
 
 def layer_offsets(net: mx.gluon.HybridBlock, x: mx.nd.NDArray) -> List[LayerOffsets]:
@@ -86,44 +76,41 @@ def layer_offsets(net: mx.gluon.HybridBlock, x: mx.nd.NDArray) -> List[LayerOffs
     traced = net(mx.sym.var("data"))
     traced = mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced
     internals = traced.get_internals()
+    nodes = json.loads(traced.tojson())["nodes"]
     heads, geometry = [], []
-    for node in internals:
-        attrs = node.list_attr()
-        if node.attr("op_name") in DEFORMABLE_OPS:
-            children = node.get_children()
-            heads += [children[0], children[1]]
-            geometry.append((node.name, _int_pair(attrs["kernel"]), _int_pair(attrs.get("stride", "1")),
-                             _int_pair(attrs.get("pad", "0")), _int_pair(attrs.get("dilate", "1")), None))
-        elif SAMPLED_MARK in attrs:
-            # impl="sampled" in a graph: the marked convolution names the offset branch (v2: offsets + masks).
-            layer = json.loads(attrs[SAMPLED_MARK])
-            offset = internals[layer["offset"] + "_output"]
-            heads += [offset.get_children()[0], offset]
-            # Its v2 offset branch also predicts the masks, after the 2*k*k shifts per group.
-            shifts = 2 * layer["kernel"][0] * layer["kernel"][1] * layer["deformable_groups"]
-            geometry.append((node.name, tuple(layer["kernel"]), tuple(layer["stride"]), tuple(layer["pad"]),
-                             tuple(layer["dilate"]), shifts))
+    for node in nodes:
+        info = parse_graph_node(node, nodes)
+        if info is None or info["kind"] not in (DEFORMABLE, MODULATED):
+            continue
+        if node["op"] in DEFORMABLE_OPS:
+            data, offset = list(internals[node["name"] + "_output"].get_children())[:2]
+        else:
+            # impl="sampled" in a graph: the marked convolution names its offset branch.
+            offset = internals[json.loads(node["attrs"][SAMPLED_MARK])["offset"] + "_output"]
+            data = offset.get_children()[0]
+        # The v2 offset branch of impl="sampled" also predicts the masks, after the 2*k*k shifts per group.
+        with_masks = node["op"] not in DEFORMABLE_OPS and info["kind"] == MODULATED
+        heads += [data, offset]
+        geometry.append((node["name"], info["kernel"], info["stride"], info["padding"], info["dilation"],
+                         with_masks))
     if not heads:
         raise UpgradeError("the network has no deformable layer: upgrade it first (or give the upgraded weights "
                            "with the config that upgrades it)")
     block = mx.gluon.SymbolBlock(mx.sym.Group(heads), [mx.sym.var("data")], params=net.collect_params())
     values = block(x)
     found = []
-    for index, (name, kernel, stride, pad, dilate, shifts) in enumerate(geometry):
+    for index, (name, kernel, stride, pad, dilate, with_masks) in enumerate(geometry):
         data, offset = values[2 * index], values[2 * index + 1]
+        shifts = offset.shape[1] * 2 // 3 if with_masks else offset.shape[1]
         found.append(LayerOffsets(name, kernel, stride, pad, dilate, tuple(data.shape[2:]),
                                   offset[0].asnumpy()[:shifts]))
     return found
 
 
-def _to_image(points: np.ndarray, grid: Tuple[int, int], image: Tuple[int, int]) -> np.ndarray:
-    """Positions in a map of size ``grid`` (H, W) as image pixels, aligning the centres of cells."""
-    scale = np.array(image, dtype=np.float64) / np.array(grid, dtype=np.float64)
-    return (points + 0.5) * scale - 0.5
-
-
-def _from_image(points: np.ndarray, grid: Tuple[int, int], image: Tuple[int, int]) -> np.ndarray:
-    scale = np.array(grid, dtype=np.float64) / np.array(image, dtype=np.float64)
+def _rescale(points: np.ndarray, source: Tuple[int, int], target: Tuple[int, int]) -> np.ndarray:
+    """Positions (y, x) in a map of size ``source`` (H, W) as positions in one of size ``target`` covering the
+    same image, aligning the centres of cells."""
+    scale = np.array(target, dtype=np.float64) / np.array(source, dtype=np.float64)
     return (points + 0.5) * scale - 0.5
 
 
@@ -138,18 +125,19 @@ def compose_sampling(layers: Sequence[LayerOffsets], point: Tuple[float, float],
     reads zero and is not traced further.
     """
     last = layers[-1]
-    unit = np.clip(np.round(_from_image(np.array(point, dtype=np.float64), last.output_size, image_size)),
+    unit = np.clip(np.round(_rescale(np.array(point, dtype=np.float64), image_size, last.output_size)),
                    0, np.array(last.output_size) - 1).astype(int)
     positions = unit[None, :]
-    for index in range(len(layers) - 1, 0, -1):
-        layer, previous = layers[index], layers[index - 1].output_size
-        points = np.concatenate([layer.sampling_points(r, c, deformed) for r, c in positions] + [np.zeros((0, 2))])
-        rounded = np.round(_from_image(_to_image(points, layer.input_size, image_size), previous, image_size))
-        inside = np.all((rounded >= 0) & (rounded < np.array(previous)), axis=1)
-        positions = rounded[inside].astype(int)
-    first = layers[0]
-    points = np.concatenate([first.sampling_points(r, c, deformed) for r, c in positions] + [np.zeros((0, 2))])
-    return _to_image(points, first.input_size, image_size), (int(unit[0]), int(unit[1]))
+    for index in range(len(layers) - 1, -1, -1):
+        layer = layers[index]
+        grid = layer.sample_grid(deformed)[0]  # (k*k, Ho, Wo, 2), deformable group 0
+        points = grid[:, positions[:, 0], positions[:, 1]].transpose(1, 0, 2).reshape(-1, 2)
+        if index == 0:
+            return _rescale(points, layer.input_size, image_size), (int(unit[0]), int(unit[1]))
+        previous = layers[index - 1].output_size
+        rounded = np.round(_rescale(points, layer.input_size, previous))
+        positions = rounded[np.all((rounded >= 0) & (rounded < np.array(previous)), axis=1)].astype(int)
+    raise UpgradeError("no layers to compose")
 
 
 def offset_statistics(layers: Sequence[LayerOffsets], image_size: Tuple[int, int]) -> List[dict]:
@@ -178,7 +166,7 @@ def plot_sampling(image: np.ndarray, layers: Sequence[LayerOffsets], points: Seq
     for ax, point in zip(axes[0], points):
         standard, _ = compose_sampling(layers, point, size, deformed=False)
         deformed, unit = compose_sampling(layers, point, size)
-        centre = _to_image(np.array(unit, dtype=np.float64), layers[-1].output_size, size)
+        centre = _rescale(np.array(unit, dtype=np.float64), layers[-1].output_size, size)
         shown = np.concatenate([deformed, standard, [[0, 0], [height - 1, width - 1]]])
         low = np.maximum(shown.min(axis=0) - 2, [-height, -width])
         high = np.minimum(shown.max(axis=0) + 2, [2 * height, 2 * width])

@@ -1,4 +1,5 @@
 """Shared builders: real GluonCV architectures with random weights of trained-network scale, small inputs."""
+import csv
 import json
 import os
 import sys
@@ -6,7 +7,8 @@ import sys
 import mxnet as mx
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
 
 from gluon_upgrade.models.init import random_init  # noqa: E402
 from gluon_upgrade.models.zoo import load_zoo_model  # noqa: E402
@@ -41,6 +43,22 @@ def deformable_ops(net):
                for op in traced_ops(net))
 
 
+def write_demo_config(tmp_path, root, size=128, extra=""):
+    """A YAML config for a short run on the demo set at ``root`` (3 epochs of 4-image batches), plus ``extra``."""
+    path = tmp_path / "demo.yaml"
+    path.write_text("model: {{name: ssd_512_resnet18_v1_voc, data_shape: {}, pretrained_base: false}}\n"
+                    "data: {{format: voc, root: {}, train_splits: [2007/trainval], val_splits: [2007/test]}}\n"
+                    "eval: {{batch_size: 6}}\n"
+                    "train: {{epochs: 3, lr_decay_epoch: [2], lr: 0.01, batch_size: 4}}\n{}".format(size, root, extra))
+    return str(path)
+
+
+def read_metrics(run):
+    """The rows of a run directory's ``metrics.csv``."""
+    with open(os.path.join(run, "metrics.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
 @pytest.fixture
 def zoo():
     return build
@@ -60,4 +78,5 @@ def demo_coco(tmp_path_factory):
     return make_demo_dataset(str(tmp_path_factory.mktemp("demo_coco")), "coco", train=12, test=12, size=96, seed=3)
 
 
-__all__ = ["build", "image", "traced_ops", "deformable_ops", "load_zoo_model"]
+__all__ = ["ROOT", "build", "image", "traced_ops", "deformable_ops", "load_zoo_model", "read_metrics",
+           "write_demo_config"]

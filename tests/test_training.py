@@ -1,5 +1,4 @@
 """The training loop on the demo data: losses fall, checkpoints survive crashes, resumes continue exactly."""
-import csv
 import os
 import signal
 import subprocess
@@ -12,6 +11,7 @@ import pytest
 from gluoncv.data.mixup.detection import MixupDetection
 from mxnet import autograd
 
+from conftest import ROOT, read_metrics, write_demo_config
 from gluon_upgrade.config.loader import config_from_dict, load_config
 from gluon_upgrade.data.datasets import detection_dataset
 from gluon_upgrade.data.transforms import RANDOM_SHAPES, train_loader
@@ -19,13 +19,12 @@ from gluon_upgrade.errors import ConfigError
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.training import losses as losses_module
 from gluon_upgrade.training.distributed import connect
-from gluon_upgrade.training.loop import TrainingError, _stop_on_sigterm, train
+from gluon_upgrade.training.loop import TrainingError, train
 from gluon_upgrade.training.losses import detector_losses
 from gluon_upgrade.training.optim import make_trainer
 from gluon_upgrade.training.resume import resume_config
 from gluon_upgrade.training.rundir import RunDir
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SIZE = 128
 
 
@@ -36,11 +35,6 @@ def demo_config(root, name="ssd_512_resnet18_v1_voc", model=None, **train):
         "data": {"format": "voc", "root": root, "train_splits": ["2007/trainval"], "val_splits": ["2007/test"]},
         "eval": {"batch_size": 6},
         "train": {"epochs": 3, "lr_decay_epoch": [2], "lr": 0.01, "batch_size": 4, **train}})
-
-
-def metrics(run):
-    with open(os.path.join(run, "metrics.csv"), newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def params(path):
@@ -102,7 +96,7 @@ def test_mixup_is_on_until_the_last_no_mixup_epochs(demo_voc, tmp_path, monkeypa
                          mixup=True, no_mixup_epochs=1, val_interval=3)
     train(config, str(tmp_path / "run"), progress=False)
     assert calls == [np.random.beta, np.random.beta, None]
-    assert [r["epoch"] for r in metrics(str(tmp_path / "run"))] == ["1", "2", "3"]
+    assert [r["epoch"] for r in read_metrics(str(tmp_path / "run"))] == ["1", "2", "3"]
 
 
 def test_batches_split_over_two_devices_keep_the_replicas_equal(demo_voc):
@@ -124,7 +118,7 @@ def test_run_directory_holds_config_metrics_log_and_checkpoints(demo_voc, tmp_pa
             "state.json"} <= names
     assert any(n.startswith("events.out.tfevents") for n in names)
     assert not [n for n in names if n.endswith(".tmp")]
-    rows = metrics(run)
+    rows = read_metrics(run)
     assert list(rows[0]) == ["epoch", "lr", "train_loss", "cls_loss", "box_loss", "map", "images", "seconds",
                              "images_per_second", "eval_seconds"]
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
@@ -152,7 +146,7 @@ def test_upgrade_run_scores_epoch_0_exactly_as_its_baseline(demo_voc, tmp_path):
     upgrade_cfg = demo_config(demo_voc.root, model={"mode": "upgrade", "weights": weights}, epochs=1,
                               lr_decay_epoch=[])
     train(upgrade_cfg, str(tmp_path / "upgrade"), progress=False)
-    rows = metrics(str(tmp_path / "upgrade"))
+    rows = read_metrics(str(tmp_path / "upgrade"))
     assert [r["epoch"] for r in rows] == ["0", "1"] and rows[0]["train_loss"] == ""
     assert baseline.best_map > 0
     assert float(rows[0]["map"]) == pytest.approx(baseline.best_map, rel=1e-5, abs=0)
@@ -176,10 +170,10 @@ def test_interrupted_run_saves_and_resumes_to_the_same_weights(demo_voc, tmp_pat
     with pytest.raises(KeyboardInterrupt):
         train(config, run, progress=False)
     assert os.path.exists(os.path.join(run, "interrupted.params"))
-    assert [r["epoch"] for r in metrics(run)] == ["1"]
+    assert [r["epoch"] for r in read_metrics(run)] == ["1"]
     monkeypatch.setattr(losses_module.SSDLosses, "__call__", original)
     train(config, run, resume=True, progress=False)
-    straight, resumed = metrics(str(tmp_path / "straight")), metrics(run)
+    straight, resumed = read_metrics(str(tmp_path / "straight")), read_metrics(run)
     assert [r["epoch"] for r in resumed] == ["1", "2", "3"]
     assert [r["lr"] for r in resumed] == [r["lr"] for r in straight]
     expected, got = params(str(tmp_path / "straight" / "last.params")), params(os.path.join(run, "last.params"))
@@ -189,7 +183,7 @@ def test_interrupted_run_saves_and_resumes_to_the_same_weights(demo_voc, tmp_pat
 
 
 def test_resume_accepts_the_same_config_and_names_what_changed(demo_voc, tmp_path):
-    path = write_config(tmp_path, demo_voc.root, "")
+    path = write_demo_config(tmp_path, demo_voc.root)
     run = str(tmp_path / "run")
     RunDir(run).create(load_config(path).to_yaml())
     assert resume_config(run, load_config(path)) == load_config(path)
@@ -217,23 +211,7 @@ def test_non_finite_loss_stops_naming_epoch_and_iteration_and_keeps_the_last_che
                                             r".*last\.params \(epoch 1\)"):
         train(demo_config(demo_voc.root), run, progress=False)
     assert RunDir(run).read_state()["epoch"] == 1
-    assert [r["epoch"] for r in metrics(run)] == ["1"]
-
-
-def test_sigterm_stops_the_run_but_only_exits_forked_loader_workers():
-    with _stop_on_sigterm():
-        pid = os.fork()
-        if pid == 0:  # a data-loading worker: its pool ends it with SIGTERM
-            try:
-                os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(5)
-            finally:
-                os._exit(3)
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(5)
+    assert [r["epoch"] for r in read_metrics(run)] == ["1"]
 
 
 def test_commit_is_all_or_nothing_across_a_crash(tmp_path):
@@ -262,17 +240,8 @@ def run_script(*args, **kwargs):
     return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True, **kwargs)
 
 
-def write_config(tmp_path, root, extra=""):
-    path = tmp_path / "demo.yaml"
-    path.write_text("model: {{name: ssd_512_resnet18_v1_voc, data_shape: {}, pretrained_base: false}}\n"
-                    "data: {{format: voc, root: {}, train_splits: [2007/trainval], val_splits: [2007/test]}}\n"
-                    "eval: {{batch_size: 6}}\n"
-                    "train: {{epochs: 3, lr_decay_epoch: [2], lr: 0.01, batch_size: 4}}\n{}".format(SIZE, root, extra))
-    return str(path)
-
-
 def test_sigkill_mid_epoch_loses_at_most_that_epoch(demo_voc, tmp_path):
-    config, run = write_config(tmp_path, demo_voc.root), str(tmp_path / "run")
+    config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
     process = subprocess.Popen([sys.executable, "scripts/train.py", "--config", config, "--output", run,
                                 "--no-progress", "--set", "train.epochs=4", "--set", "train.lr_decay_epoch=[3]"],
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -288,7 +257,7 @@ def test_sigkill_mid_epoch_loses_at_most_that_epoch(demo_voc, tmp_path):
     assert 1 <= done < 4
     result = run_script("scripts/train.py", "--resume", "--output", run, "--no-progress", timeout=300)
     assert result.returncode == 0, result.stderr
-    assert [r["epoch"] for r in metrics(run)] == ["1", "2", "3", "4"]
+    assert [r["epoch"] for r in read_metrics(run)] == ["1", "2", "3", "4"]
     assert not [n for n in os.listdir(run) if n.endswith(".tmp")]
     assert "trained to epoch 4" in result.stdout
 
@@ -297,7 +266,7 @@ def test_cli_dry_run_prints_the_resolved_config_and_errors_exit_2(demo_voc, tmp_
     result = run_script("scripts/train.py", "--config", "configs/ssd512_voc_upgrade.yaml", "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "epochs: 60" in result.stdout and "lr_decay_epoch: [40, 50]" in result.stdout
-    bad = write_config(tmp_path, demo_voc.root, "optimiser: {lr: 1}\n")
+    bad = write_demo_config(tmp_path, demo_voc.root, extra="optimiser: {lr: 1}\n")
     result = run_script("scripts/train.py", "--config", bad, "--dry-run")
     assert result.returncode == 2 and "unknown key 'optimiser'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -306,7 +275,7 @@ def test_cli_dry_run_prints_the_resolved_config_and_errors_exit_2(demo_voc, tmp_
 
 
 def test_two_workers_on_loopback_end_with_the_same_parameters(demo_voc, tmp_path):
-    config, run = write_config(tmp_path, demo_voc.root), str(tmp_path / "run")
+    config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
     result = run_script("scripts/launch_dist.py", "-n", "2", "-s", "1", "--", sys.executable, "scripts/train.py",
                         "--config", config, "--output", run, "--no-progress", "--set", "train.kvstore=dist_sync",
                         "--set", "train.epochs=2", "--set", "train.lr_decay_epoch=[1]", timeout=300)

@@ -4,6 +4,7 @@ import math
 import os
 import random
 import signal
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,18 +128,18 @@ def _log_to(run: RunDir, worker: Worker) -> Iterator[None]:
         handler.close()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
+
+
 @contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
-    """A job scheduler's SIGTERM stops the run as Ctrl-C does (weights saved) before its SIGKILL comes."""
-    owner = os.getpid()
+    """A job scheduler's SIGTERM stops the run as Ctrl-C does (weights saved) before its SIGKILL comes.
 
-    def interrupt(signum, frame):
-        if os.getpid() != owner:
-            # A forked data-loading worker inherits this handler; its pool ends it with SIGTERM: just exit.
-            os._exit(0)
-        raise KeyboardInterrupt("SIGTERM")
+    Only the process that owns the run keeps the handler: see ``_fork_hooks``.
+    """
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
@@ -146,6 +147,37 @@ def _stop_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class _ForkHooks(threading.local):
+    """Give every process forked while a run owns SIGTERM (data-loader pools) the default SIGTERM.
+
+    A pool ends its workers with SIGTERM. A Python handler runs only when the worker's main thread returns to the
+    interpreter, and a worker blocked in ``sem_wait`` while a helper thread (multiprocessing's resource sharer)
+    takes the signal never does: the pool's ``join`` then waits forever. The default disposition ends the process
+    whatever its threads do. SIGTERM is blocked in the forking thread across the fork, so a signal that reaches
+    the child before its handler is reset waits, and then takes the default action.
+    """
+
+    blocked = False
+
+    def before(self) -> None:
+        self.blocked = (signal.getsignal(signal.SIGTERM) is _interrupt
+                        and signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM]))
+
+    def in_parent(self) -> None:
+        if self.blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+
+    def in_child(self) -> None:
+        if signal.getsignal(signal.SIGTERM) is _interrupt:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        self.in_parent()
+
+
+_fork_hooks = _ForkHooks()
+os.register_at_fork(before=_fork_hooks.before, after_in_parent=_fork_hooks.in_parent,
+                    after_in_child=_fork_hooks.in_child)
 
 
 def seed_epoch(seed: int, epoch: int) -> None:

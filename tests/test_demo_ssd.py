@@ -1,10 +1,13 @@
 """The demo SSD: registered beside GluonCV's zoo, ResNet-50-shaped where the paper upgrades, exact upgrade."""
+import os
+
 import mxnet as mx
 import numpy as np
 import pytest
 
 from gluon_upgrade import upgrade
 from gluon_upgrade.errors import UpgradeError
+from gluon_upgrade.models import pretrain
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.models.demo_ssd import ANCHOR_SIZES, DEMO_SSD, ssd_128_resnet29_v1_demo
 from gluon_upgrade.models.zoo import default_input_shape, model_names, signature_args
@@ -60,6 +63,56 @@ def test_anchors_follow_the_input_side():
     assert a96[:, 0].max() < 96 and a160[:, 0].max() < 160
 
 
-def test_no_published_weights_is_a_clear_error():
-    with pytest.raises(UpgradeError, match="no published weights"):
+def test_no_published_detector_or_missing_backbone_is_a_clear_error(tmp_path, monkeypatch):
+    with pytest.raises(UpgradeError, match="no published detector weights"):
+        ssd_128_resnet29_v1_demo(pretrained=True)
+    monkeypatch.setattr(pretrain, "backbone_path", lambda: str(tmp_path / "none.params"))
+    with pytest.raises(UpgradeError, match="no pretrained backbone .* python scripts/pretrain_backbone.py"):
         ssd_128_resnet29_v1_demo(pretrained_base=True)
+
+
+SMALL = pretrain.PretrainSettings(crops=48, val_crops=12, steps=3, batch=8)
+
+
+def test_pretraining_writes_the_backbone_once_and_pretrained_base_loads_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrain, "CACHE", str(tmp_path))
+    first = pretrain.pretrained_backbone(SMALL, workers=1)
+    assert first.trained and os.path.dirname(first.path) == str(tmp_path) and 0 <= first.val_accuracy <= 1
+    again = pretrain.pretrained_backbone(SMALL, workers=1)
+    assert not again.trained and again.path == first.path and again.val_accuracy == first.val_accuracy
+    other = pretrain.backbone_path(pretrain.PretrainSettings(crops=48, val_crops=12, steps=4, batch=8))
+    assert other != first.path  # another setting, another file: never a stale backbone
+    saved = mx.nd.load(first.path)
+    monkeypatch.setattr(pretrain, "backbone_path", lambda: first.path)
+    net = ssd_128_resnet29_v1_demo(CLASSES, pretrained_base=True)
+    stem = net.features.params["resnetv10_conv0_weight"].data().asnumpy()
+    np.testing.assert_array_equal(stem, saved["0.weight"].asnumpy())
+    stage4 = net.features.params["resnetv10_stage4_conv8_weight"].data().asnumpy()
+    assert any(np.array_equal(stage4, v.asnumpy()) for v in saved.values())
+
+
+def test_the_upgraded_layers_see_an_8x8_map_at_128_px():
+    net = demo_net(128)
+    net(mx.nd.zeros((1, 3, 128, 128)))
+    internals = net.features._cached_graph[1].get_internals()
+    _, shapes, _ = internals.infer_shape(data=(1, 3, 128, 128))
+    maps = dict(zip(internals.list_outputs(), shapes))
+    for layer in ("resnetv10_stage4_conv1", "resnetv10_stage4_conv5", "resnetv10_stage4_conv8"):
+        assert maps[layer + "_fwd_output"][2:] == (8, 8), layer
+
+
+def test_heads_start_at_the_background_prior():
+    net = demo_net(128)
+    with mx.autograd.train_mode():
+        classes, _, anchors = net(mx.nd.random.uniform(shape=(2, 3, 128, 128)))
+    # 16x16 anchors of 4 shapes on stage 2, 8x8 on stages 3 and 4: 1,536; 3 classes + background.
+    assert classes.shape == (2, 1536, 4) and anchors.shape == (1, 1536, 4)
+    # Background logit b = log(9) on every anchor: exp(b) / (exp(b) + 3) = 0.75 before the small weights count.
+    for head in net.class_predictors:
+        bias = head.predictor.bias.data().asnumpy().reshape(-1, len(CLASSES) + 1)
+        np.testing.assert_allclose(bias[:, 0], np.log(9), rtol=1e-6)
+        assert (bias[:, 1:] == 0).all()
+    for head in list(net.class_predictors) + list(net.box_predictors):
+        assert np.abs(head.predictor.weight.data().asnumpy()).max() <= 0.007
+    background = mx.nd.softmax(classes, axis=-1)[:, :, 0].asnumpy()
+    assert abs(background.mean() - 0.75) < 0.01

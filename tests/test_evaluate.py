@@ -173,3 +173,25 @@ def test_eval_script_errors_are_one_message_and_exit_2(tmp_path):
     result = run_eval("--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"), "--weights", "x.params",
                       "--set", "data.root=" + str(tmp_path))
     assert result.returncode == 2 and "no VOC split" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_flip_only_resizes_the_whole_image_and_mirrors_boxes_half_the_time(demo_voc):
+    dataset = VOCLayoutDetection(demo_voc.root, ["2007/trainval"])
+    flip = SSDCropFlipTrainTransform(SIZE, SIZE, crop=False)
+    image, label = dataset[0]
+    height, width = image.shape[:2]
+    resized = label[:, :4] * np.array([SIZE / width, SIZE / height] * 2)
+    mirrored = resized.copy()
+    mirrored[:, 0], mirrored[:, 2] = SIZE - resized[:, 2], SIZE - resized[:, 0]
+    np.random.seed(0)
+    seen = set()
+    for _ in range(12):
+        out, boxes = flip(image, label)
+        assert out.shape == (3, SIZE, SIZE)
+        if np.allclose(boxes[:, :4], resized, atol=1e-3):
+            seen.add("kept")
+        else:
+            np.testing.assert_allclose(boxes[:, :4], mirrored, atol=1e-3)
+            seen.add("mirrored")
+        np.testing.assert_array_equal(boxes[:, 4], label[:, 4])
+    assert seen == {"kept", "mirrored"}

@@ -1,6 +1,8 @@
 """The paper's experiments end to end on a tiny demo set: Table II, the Table III/IV harness, the depth study."""
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -14,8 +16,9 @@ from gluon_upgrade.experiments import reproduce as harness
 from gluon_upgrade.experiments import runs as runs_module
 from gluon_upgrade.experiments.depth import run_depth_study
 from gluon_upgrade.experiments.reproduce import Row, format_commands, make_plans, select_rows
-from gluon_upgrade.experiments.runs import ensure_run, read_run
+from gluon_upgrade.experiments.runs import ensure_run, fine_tune_overrides, read_run
 from gluon_upgrade.experiments.table2 import run_table2
+from gluon_upgrade.paths import REPO_ROOT, portable_path
 from gluon_upgrade.reporting.curves import plot_runs
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -52,16 +55,22 @@ def table2(demo_voc, tmp_path_factory):
     return table, out, paths
 
 
-def test_table2_runs_the_three_experiments_with_the_papers_schedules(table2):
+def test_table2_runs_the_four_experiments_with_the_papers_schedules(table2):
     table, out, _ = table2
-    baseline, dcn, up = (table.runs[name] for name in ("baseline", "dcn_scratch", "upgrade"))
-    assert (baseline.epochs, dcn.epochs, up.epochs) == (4, 4, 1)  # a quarter of 4
+    baseline, dcn, up, control = (table.runs[name] for name in ("baseline", "dcn_scratch", "upgrade", "control"))
+    assert (baseline.epochs, dcn.epochs, up.epochs, control.epochs) == (4, 4, 1, 1)  # a quarter of 4
     assert up.config["model"]["weights"] == os.path.abspath(os.path.join(out, "table2", "baseline", "best.params"))
     # 12 images in batches of 4: 12 images an epoch, every epoch evaluated; the upgrade's epoch 0 too.
     assert [row["images"] for row in baseline.rows] == [12] * 4
     assert [row["epoch"] for row in up.rows] == [0, 1] and all(row["map"] is not None for row in up.rows)
     assert up.best("map") == max(up.rows[0]["map"], up.rows[1]["map"])
     assert up.best("map", first_epoch=1) == up.rows[1]["map"]  # the fine-tune alone
+    # The control is the upgrade's run without the upgrade: same weights, schedule and data, standard layers.
+    assert control.config["model"]["mode"] == "baseline"
+    assert {k: v for k, v in control.config["model"].items() if k != "mode"} == \
+        {k: v for k, v in up.config["model"].items() if k != "mode"}
+    assert control.config["train"] == up.config["train"]
+    assert [row["epoch"] for row in control.rows] == [0, 1] and control.rows[1]["images"] == 12
 
 
 def test_the_upgraded_baseline_scores_what_the_baseline_scored(table2):
@@ -70,16 +79,24 @@ def test_the_upgraded_baseline_scores_what_the_baseline_scored(table2):
     # above 0 means some detections are ranked and matched, which any change in the outputs would disturb.
     assert table.runs["baseline"].best("map") > 0
     assert table.runs["upgrade"].rows[0]["map"] == pytest.approx(table.runs["baseline"].best("map"), abs=1e-6)
+    assert table.runs["control"].rows[0]["map"] == pytest.approx(table.runs["baseline"].best("map"), abs=1e-6)
 
 
 def test_table2_report_and_curves_are_written(table2):
     table, out, _ = table2
     text = open(os.path.join(out, "table2.md")).read()
     assert "Made by `make it`." in text and text == table.markdown()
-    rows = [line for line in text.splitlines() if line.startswith("| 1.") or line.startswith("| 2.")
-            or line.startswith("| 3.")]
-    assert len(rows) == 3
+    rows = [line for line in text.splitlines() if line.startswith(("| 1.", "| 2.", "| 3.", "| 4."))]
+    assert len(rows) == 4
     assert rows[0].split("|")[2].strip() == "4" and rows[2].split("|")[2].strip() == "1"
+    assert rows[3].split("|")[2].strip() == "1" and rows[3].split("|")[8].strip() == "-"  # no paper value
+    effect = 100 * (table.runs["upgrade"].final("map") - table.runs["control"].final("map"))
+    assert "Upgrade minus control, final mAP: {:+.2f} points".format(effect) in text
+    # Per-class AP comes from a fresh network loading each run's last.params: its mean is the loop's final mAP.
+    for name, run in table.runs.items():
+        values = [v for v in table.per_class[name].values() if v == v]
+        assert sum(values) / len(values) == pytest.approx(run.final("map"), abs=1e-5), name
+    assert "## AP per class of each final network (%)" in text
     assert rows[0].split("|")[6].strip() == "48"  # training images: 4 epochs x 12
     for name in ("map_curves.png", "loss_curves.png"):
         image = matplotlib.image.imread(os.path.join(out, name))
@@ -123,6 +140,47 @@ def test_ensure_run_resumes_an_unfinished_run_and_restarts_a_copy_without_checkp
     with pytest.raises(ConfigError, match="holds no training run"):  # the stub started nothing
         ensure_run(config, str(unfinished), progress=False)
     assert calls == [False] and not (unfinished / "metrics.csv").exists()
+
+
+def test_ensure_run_compares_configs_through_the_schema(table2, tmp_path, monkeypatch):
+    _, out, paths = table2
+    source = os.path.join(out, "table2", "baseline")
+    copy = tmp_path / "older"
+    shutil.copytree(source, str(copy))
+    # A run made before a key existed: its saved config lacks the key, which then counts at its default.
+    saved = (copy / "config.yaml").read_text()
+    assert "  tensorboard: false\n" in saved
+    (copy / "config.yaml").write_text(saved.replace("  tensorboard: false\n", ""))
+    monkeypatch.setattr(runs_module, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    assert ensure_run(load_config(paths["baseline"]), str(copy), progress=False).finished
+    calls = []
+    monkeypatch.setattr(runs_module, "train", lambda c, o, resume=False, progress=True: calls.append(resume))
+    with pytest.raises(ConfigError, match="holds no training run"):  # another value: a new run (the stub's)
+        ensure_run(load_config(paths["baseline"], ["train.lr=0.5"]), str(copy), progress=False)
+    assert calls == [False]
+
+
+def test_paths_inside_the_repository_are_kept_relative_to_it(tmp_path, monkeypatch):
+    inside = os.path.join(REPO_ROOT, "configs", "demo", "ssd_voc.yaml")
+    assert portable_path(inside) == os.path.join("configs", "demo", "ssd_voc.yaml")
+    assert portable_path(str(tmp_path / "x.params")) == str(tmp_path / "x.params")
+    assert fine_tune_overrides(12, os.path.join(REPO_ROOT, "runs", "b", "best.params"))[0] == \
+        "model.weights=" + os.path.join("runs", "b", "best.params")
+    monkeypatch.chdir(str(tmp_path))  # from anywhere, the fine-tune's baseline reads the same
+    config = load_config(os.path.join(REPO_ROOT, "configs", "demo", "ssd_voc_upgrade.yaml"))
+    assert config["train"]["fine_tune_of"] == os.path.join("configs", "demo", "ssd_voc.yaml")
+    (tmp_path / "config.yaml").write_text(config.to_yaml())  # a saved run config loads back unchanged
+    assert load_config(str(tmp_path / "config.yaml")) == config
+
+
+def test_committed_table2_runs_hold_no_absolute_paths():
+    configs = glob.glob(os.path.join(ROOT, "results", "demo", "table2*", "**", "config.yaml"), recursive=True)
+    assert len(configs) >= 4
+    for path in configs:
+        with open(path) as f:
+            config = yaml.safe_load(f)
+        for value in (config["model"]["weights"], config["train"]["fine_tune_of"]):
+            assert value is None or not os.path.isabs(value), (path, value)
 
 
 def test_read_run_and_plot_errors(table2, tmp_path):

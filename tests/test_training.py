@@ -28,11 +28,12 @@ from gluon_upgrade.training.rundir import RunDir
 SIZE = 128
 
 
-def demo_config(root, name="ssd_512_resnet18_v1_voc", model=None, **train):
+def demo_config(root, name="ssd_512_resnet18_v1_voc", model=None, data=None, **train):
     """A small run on the 12-image demo set: 3 iterations of 4 images an epoch."""
     return config_from_dict({
         "model": {"name": name, "data_shape": SIZE, "pretrained_base": False, **(model or {})},
-        "data": {"format": "voc", "root": root, "train_splits": ["2007/trainval"], "val_splits": ["2007/test"]},
+        "data": {"format": "voc", "root": root, "train_splits": ["2007/trainval"], "val_splits": ["2007/test"],
+                 **(data or {})},
         "eval": {"batch_size": 6},
         "train": {"epochs": 3, "lr_decay_epoch": [2], "lr": 0.01, "batch_size": 4, **train}})
 
@@ -289,3 +290,42 @@ def test_two_workers_on_loopback_end_with_the_same_parameters(demo_voc, tmp_path
     assert len(chief) == 2 and chief == other
     assert chief[0] != chief[1]  # the parameters moved between the epochs
     assert "6 per worker x 2 workers" in open(os.path.join(run, "log.txt")).read()
+
+
+def test_the_same_config_twice_gives_the_same_metrics_apart_from_timing(demo_voc, tmp_path):
+    # Two loader workers draw the batches in an order that varies from run to run; the augmentation still
+    # follows each image's seed, so losses and mAP agree to the last printed digit.
+    config = demo_config(demo_voc.root, data={"num_workers": 2}, epochs=2, lr_decay_epoch=[1])
+    timing = ("seconds", "images_per_second", "eval_seconds")
+    rows = []
+    for name in ("first", "second"):
+        train(config, str(tmp_path / name), progress=False)
+        rows.append([{k: v for k, v in row.items() if k not in timing} for row in read_metrics(str(tmp_path / name))])
+    assert len(rows[0]) == 2 and rows[0] == rows[1]
+
+
+def test_batches_do_not_depend_on_the_number_of_loader_workers(demo_voc):
+    config = demo_config(demo_voc.root)
+    dataset, net, _, _ = training_parts(config, [mx.cpu()])
+    batches = {}
+    for workers in (0, 2):
+        np.random.seed(5)
+        __import__("random").seed(5)
+        batches[workers] = [[part.asnumpy() for part in batch]
+                            for batch in train_loader(dataset, net, SIZE, 4, workers, augment="crop_flip")]
+    assert len(batches[0]) == 3
+    for alone, pooled in zip(batches[0], batches[2]):
+        for a, b in zip(alone, pooled):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("setting, message", [("ctx=[gpu0]", "gpu"), ("data.root=/nonexistent/voc", "no voc split")])
+def test_a_run_that_cannot_start_leaves_no_run_directory(demo_voc, tmp_path, setting, message):
+    config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
+    result = run_script("scripts/train.py", "--config", config, "--output", run, "--no-progress", "--set", setting)
+    assert result.returncode == 2 and message in result.stderr.lower(), result.stderr
+    assert not os.path.exists(run)
+    result = run_script("scripts/train.py", "--config", config, "--output", run, "--no-progress",
+                        "--set", "train.epochs=1", "--set", "train.lr_decay_epoch=[]", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [r["epoch"] for r in read_metrics(run)] == ["1"]

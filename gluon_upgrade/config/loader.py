@@ -10,6 +10,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from ..errors import ConfigError
+from ..paths import existing_path, portable_path
 from ..training.schedule import fine_tune_decays, fine_tune_epochs
 from .schema import Config, Origins, validate
 from .sections import CHECKS, SCHEMA
@@ -69,15 +70,19 @@ def _apply_fine_tune_rule(raw: Dict[str, Any], origins: Origins, chain: Tuple[st
     """Fill ``train.epochs`` and ``train.lr_decay_epoch`` of a fine-tune from its baseline config.
 
     ``train.fine_tune_of`` is read relative to the file that set it (to the working folder when a ``--set`` or
-    a dict did) and rewritten as an absolute path, so a saved config loads the same from anywhere.
+    a dict did), else relative to the repository root, and rewritten by ``portable_path``: relative to the
+    repository root inside it, absolute elsewhere, so a saved config loads the same from anywhere.
     """
     train = raw.get("train")
     if not isinstance(train, dict) or not isinstance(train.get("fine_tune_of"), str):
         return
     source = origins.get(("train", "fine_tune_of"), "")
     folder = os.path.dirname(source) if os.path.isfile(source) else ""
-    baseline_path = os.path.abspath(os.path.join(folder, train["fine_tune_of"]))
-    train["fine_tune_of"] = baseline_path
+    baseline_path = os.path.join(folder, train["fine_tune_of"])
+    if not os.path.isfile(baseline_path):
+        baseline_path = existing_path(train["fine_tune_of"])
+    baseline_path = os.path.abspath(baseline_path)
+    train["fine_tune_of"] = portable_path(baseline_path)
     if train.get("epochs") is not None and train.get("lr_decay_epoch") is not None:
         return
     where = "{}: train.fine_tune_of".format(source)

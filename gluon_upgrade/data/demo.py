@@ -19,7 +19,7 @@ from . import layouts
 from .scenes import SceneObject, render_scene
 from .shapes import CLASSES
 
-DEMO_DEFAULTS = {"train": 600, "test": 200, "size": 160, "seed": 0}
+DEMO_DEFAULTS = {"train": 2000, "test": 300, "size": 160, "seed": 0}
 """The default demo set: image counts of the two splits, longer image side in pixels, seed."""
 SPLITS = {"voc": ("trainval", "test"), "coco": ("train2017", "val2017")}
 """The names the training and the test split get in each layout."""

@@ -73,20 +73,25 @@ class Deformation:
     bend: float
 
     @classmethod
-    def sample(cls, rng: np.random.Generator, center: Tuple[float, float], radius: float) -> "Deformation":
-        """Draw a random deformation of an object about ``radius`` pixels across its larger half-axis."""
+    def sample(cls, rng: np.random.Generator, center: Tuple[float, float], radius: float,
+               strength: float = 1.0) -> "Deformation":
+        """Draw a random deformation of an object about ``radius`` pixels across its larger half-axis.
+
+        ``strength`` scales the ranges of shear (up to +-0.5), log-aspect (0.45 to 1/0.45), elastic waves (up to
+        0.25) and bend (up to +-0.4); the rotation is uniform at any strength.
+        """
         angle = rng.uniform(0, 2 * np.pi)
         rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-        shear = np.array([[1.0, rng.uniform(-0.5, 0.5)], [0.0, 1.0]])
-        aspect = np.exp(rng.uniform(np.log(0.45), np.log(1 / 0.45)))
+        shear = np.array([[1.0, strength * rng.uniform(-0.5, 0.5)], [0.0, 1.0]])
+        aspect = np.exp(strength * rng.uniform(np.log(0.45), np.log(1 / 0.45)))
         scale = np.diag([np.sqrt(aspect), 1 / np.sqrt(aspect)])
         matrix = rotation @ shear @ scale
         matrix *= radius / np.linalg.norm(matrix, 2)
-        wave = (rng.uniform(0, 0.25), rng.uniform(1.5, 4.0), rng.uniform(0, 2 * np.pi),
-                rng.uniform(0, 0.25), rng.uniform(1.5, 4.0), rng.uniform(0, 2 * np.pi))
+        wave = (strength * rng.uniform(0, 0.25), rng.uniform(1.5, 4.0), rng.uniform(0, 2 * np.pi),
+                strength * rng.uniform(0, 0.25), rng.uniform(1.5, 4.0), rng.uniform(0, 2 * np.pi))
         return cls(center=(float(center[0]), float(center[1])),
                    matrix=tuple(map(tuple, matrix.tolist())), wave=tuple(float(w) for w in wave),
-                   bend=float(rng.uniform(-0.4, 0.4)))
+                   bend=float(strength * rng.uniform(-0.4, 0.4)))
 
     @property
     def reach(self) -> float:

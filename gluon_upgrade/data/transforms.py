@@ -4,6 +4,7 @@ Training transforms are GluonCV's defaults, which also generate the training tar
 to boxes; YOLOv3: its six target arrays plus the padded boxes).
 """
 import os
+import random
 import typing
 
 import numpy as np
@@ -24,9 +25,10 @@ from ..errors import UpgradeError
 from ..runtime import net_context
 
 FAMILIES = ("ssd", "yolo3")
-AUGMENTATIONS = ("gluoncv", "crop_flip")
-"""SSD training augmentation: GluonCV's preset (colour jitter, zoom-out to 4x, constrained crop, flip), or its
-constrained crop and flip alone, which keeps objects at their size for small detectors trained from scratch."""
+AUGMENTATIONS = ("gluoncv", "crop_flip", "flip")
+"""SSD training augmentation: GluonCV's preset (colour jitter, zoom-out to 4x, constrained crop, flip), its
+constrained crop and flip alone, which keeps objects at their size for small detectors trained from scratch, or
+the flip alone (the whole image resized), for the shortest schedules."""
 RANDOM_SHAPES = tuple(range(320, 609, 32))
 """GluonCV's YOLOv3 training input sides (``train_yolo3.py``: 320 to 608 px)."""
 
@@ -35,8 +37,9 @@ FIELDS = {
                                  "(GluonCV's recipe)", bool),
     "mixup": Field(False, "YOLOv3: mix pairs of training images (Beta(1.5, 1.5)), as GluonCV's COCO recipe", bool),
     "no_mixup_epochs": Field(20, "YOLOv3: the last epochs train without mixup", int, minimum=0),
-    "augment": Field("gluoncv", "SSD: 'gluoncv' (GluonCV's preset) or 'crop_flip' (its random crop and "
-                                "horizontal flip, no zoom-out or colour jitter)", str, choices=AUGMENTATIONS),
+    "augment": Field("gluoncv", "SSD: 'gluoncv' (GluonCV's preset), 'crop_flip' (its random crop and "
+                                "horizontal flip, no zoom-out or colour jitter) or 'flip' (the flip alone)", str,
+                     choices=AUGMENTATIONS),
 }
 """The augmentation keys of the ``train`` section."""
 
@@ -53,15 +56,22 @@ def check_family_keys(config: dict) -> list:
 
 
 class SSDCropFlipTrainTransform(SSDDefaultTrainTransform):
-    """GluonCV's SSD training transform without its colour jitter and zoom-out: constrained random crop,
-    resize with random interpolation, horizontal flip, normalisation, anchor targets (all GluonCV functions).
-    Without ``anchors`` it returns the image and its boxes, as GluonCV's presets do."""
+    """GluonCV's SSD training transform without its colour jitter and zoom-out: constrained random crop (unless
+    ``crop`` is False), resize with random interpolation, horizontal flip, normalisation, anchor targets (all
+    GluonCV functions). Without ``anchors`` it returns the image and its boxes, as GluonCV's presets do."""
+
+    def __init__(self, width: int, height: int, anchors=None, crop: bool = True, **kwargs):
+        super().__init__(width, height, anchors, **kwargs)
+        self._crop = crop
 
     def __call__(self, src, label):
         height, width, _ = src.shape
-        bbox, (x0, y0, w, h) = experimental.bbox.random_crop_with_constraints(label, (width, height))
-        img = timage.imresize(mx.image.fixed_crop(src, x0, y0, w, h), self._width, self._height,
-                              interp=np.random.randint(0, 5))
+        if self._crop:
+            bbox, (x0, y0, w, h) = experimental.bbox.random_crop_with_constraints(label, (width, height))
+            src = mx.image.fixed_crop(src, x0, y0, w, h)
+        else:
+            bbox, w, h = label, width, height
+        img = timage.imresize(src, self._width, self._height, interp=np.random.randint(0, 5))
         bbox = tbbox.resize(bbox, (w, h), (self._width, self._height))
         img, flips = timage.random_flip(img, px=0.5)
         bbox = tbbox.flip(bbox, (self._width, self._height), flip_x=flips[0])
@@ -71,6 +81,47 @@ class SSDCropFlipTrainTransform(SSDDefaultTrainTransform):
         cls_targets, box_targets, _ = self._target_generator(
             self._anchors, None, mx.nd.array(bbox[np.newaxis, :, :4]), mx.nd.array(bbox[np.newaxis, :, 4:5]))
         return img, cls_targets[0], box_targets[0]
+
+
+class SeededSamples(gluon.data.Dataset):
+    """A data set read by ``(index, seed)`` pairs: Python's and NumPy's generators are seeded with ``seed`` before
+    sample ``index`` is read and augmented, so a sample's augmentation depends on its pair alone, not on which
+    loader worker process draws it or what that worker drew before."""
+
+    def __init__(self, dataset):
+        self._dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self._dataset)
+
+    def __getitem__(self, key):
+        index, seed = key
+        random.seed(seed)
+        np.random.seed(seed)
+        return self._dataset[index]
+
+    def transform(self, fn, lazy: bool = True) -> "SeededSamples":
+        """The transformed data set, still read by pairs (GluonCV's ``RandomTransformDataLoader`` calls this)."""
+        return SeededSamples(self._dataset.transform(fn, lazy))
+
+
+class SeededBatchSampler(gluon.data.Sampler):
+    """``batches``' index lists as lists of ``(index, seed)`` pairs for ``SeededSamples``.
+
+    The seeds come from a generator seeded, when an epoch's iteration starts, from NumPy's global one in the
+    loading process (which the training loop seeds per epoch): the same run draws the same seeds.
+    """
+
+    def __init__(self, batches: gluon.data.Sampler):
+        self._batches = batches
+
+    def __iter__(self):
+        rng = np.random.RandomState(np.random.randint(2 ** 31 - 1))
+        for batch in self._batches:
+            yield list(zip(batch, rng.randint(0, 2 ** 31 - 1, len(batch)).tolist()))
+
+    def __len__(self) -> int:
+        return len(self._batches)
 
 
 def family(net: Block) -> str:
@@ -128,13 +179,20 @@ def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: i
     YOLOv3 only, as GluonCV's ``train_yolo3.py``: ``random_shape`` draws a new square input side from
     ``RANDOM_SHAPES`` every 10 batches; ``mixup`` expects ``dataset`` wrapped in GluonCV's ``MixupDetection``.
     SSD only: ``augment`` is one of ``AUGMENTATIONS``.
+
+    The order comes from Python's ``random`` and each image's augmentation from a seed drawn with NumPy's
+    generator, both in this process (``SeededBatchSampler``): seeded alike, any ``num_workers`` gives the same
+    batches.
     """
-    sampler = gluon.data.BatchSampler(SplitSampler(len(dataset), num_parts, part_index), batch_size, "discard")
+    sampler = SeededBatchSampler(gluon.data.BatchSampler(SplitSampler(len(dataset), num_parts, part_index),
+                                                         batch_size, "discard"))
+    dataset = SeededSamples(dataset)
     if family(net) == "ssd":
         with autograd.train_mode():
             _, _, anchors = net(mx.nd.zeros((1, 3, size, size), ctx=net_context(net)))
-        preset = SSDCropFlipTrainTransform if augment == "crop_flip" else SSDDefaultTrainTransform
-        transform = preset(size, size, anchors.as_in_context(mx.cpu()))
+        anchors = anchors.as_in_context(mx.cpu())
+        transform = (SSDDefaultTrainTransform(size, size, anchors) if augment == "gluoncv"
+                     else SSDCropFlipTrainTransform(size, size, anchors, crop=augment == "crop_flip"))
         batchify = Tuple(Stack(), Stack(), Stack())
     else:
         batchify = Tuple(*([Stack() for _ in range(6)] + [Pad(axis=0, pad_val=-1)]))

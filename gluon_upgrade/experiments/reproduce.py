@@ -15,6 +15,7 @@ from ..data.datasets import detection_dataset
 from ..errors import ConfigError, list_names
 from ..evaluation.from_config import evaluate_config
 from ..evaluation.metrics import VALUES
+from ..paths import portable_path
 from ..reporting.files import write_json, write_text
 from ..reporting.tables import markdown_table
 from ..training import rundir as files
@@ -111,7 +112,7 @@ class RowPlan:
         self.fine_tune_run = os.path.join(self.folder, "fine_tune")
 
     def base_weights(self) -> Optional[str]:
-        return os.path.abspath(os.path.join(self.baseline_run, files.BEST)) if self.base == "own" else None
+        return portable_path(os.path.join(self.baseline_run, files.BEST)) if self.base == "own" else None
 
     def baseline_config(self):
         return load_config(self.row.baseline, self.overrides)
@@ -121,7 +122,7 @@ class RowPlan:
         paper's fine-tune rule applied to the baseline as configured."""
         if self.base == "gluon":
             return self.overrides
-        return self.overrides + ["model.pretrained=false", "train.fine_tune_of=" + os.path.abspath(self.row.baseline)
+        return self.overrides + ["model.pretrained=false", "train.fine_tune_of=" + portable_path(self.row.baseline)
                                  ] + fine_tune_overrides(self.baseline_config()["train"]["epochs"],
                                                          self.base_weights())
 

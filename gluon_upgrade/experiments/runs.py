@@ -3,7 +3,10 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional
 
+from ..config.loader import load_config
+from ..config.schema import differences
 from ..errors import ConfigError
+from ..paths import portable_path
 from ..training import rundir as files
 from ..training.loop import train
 from ..training.rundir import RunDir
@@ -47,10 +50,19 @@ class RunRecord:
         return self.rows[-1].get(key) if self.rows else None
 
     def best(self, key: str = "map", first_epoch: int = 0) -> Optional[float]:
-        """The column's highest value from ``first_epoch`` on (0 includes an upgrade run's epoch 0, the
-        network before fine-tuning)."""
-        values = [row[key] for row in self.rows if row.get(key) is not None and row["epoch"] >= first_epoch]
-        return max(values) if values else None
+        """The column's highest value from ``first_epoch`` on (0 includes a fine-tune's epoch 0, the network
+        before fine-tuning)."""
+        row = self._best_row(key, first_epoch)
+        return None if row is None else row[key]
+
+    def best_epoch(self, key: str = "map", first_epoch: int = 0) -> Optional[int]:
+        """The epoch of ``best`` (the first, on a tie)."""
+        row = self._best_row(key, first_epoch)
+        return None if row is None else int(row["epoch"])
+
+    def _best_row(self, key: str, first_epoch: int) -> Optional[dict]:
+        rows = [row for row in self.rows if row.get(key) is not None and row["epoch"] >= first_epoch]
+        return max(rows, key=lambda row: row[key]) if rows else None
 
 
 def read_run(path: str) -> RunRecord:
@@ -85,15 +97,14 @@ def _number(text: str) -> Optional[float]:
 def ensure_run(config: Mapping, output: str, progress: bool = True) -> RunRecord:
     """Train ``config`` into ``output`` unless that is already done; return the finished run.
 
-    A run directory with the same resolved config and its checkpoints is reused when finished and resumed
-    when not. Anything else there (another config, or a copy without checkpoints, such as committed results)
-    is replaced by a new run.
+    A run directory with the same config and its checkpoints is reused when finished and resumed when not.
+    Configs are compared through the schema: a key added since the run was made counts at its default. Anything
+    else there (another config, or a copy without checkpoints, such as committed results) is replaced by a new
+    run.
     """
     run = RunDir(output)
-    text = config.to_yaml()
     if run.holds_run():
-        with open(run.file(files.CONFIG), encoding="utf-8") as f:
-            same = f.read() == text
+        same = _same_config(run, config)
         state = run.recover() if same else None
         if same and state is not None and os.path.exists(run.file(files.LAST)):
             record = read_run(output)
@@ -106,11 +117,19 @@ def ensure_run(config: Mapping, output: str, progress: bool = True) -> RunRecord
     return read_run(output)
 
 
+def _same_config(run: RunDir, config: Mapping) -> bool:
+    try:
+        saved = load_config(run.file(files.CONFIG))
+    except ConfigError:  # a key this version no longer has, or a value it refuses
+        return False
+    return not differences(saved, config)
+
+
 def fine_tune_overrides(baseline_epochs: int, weights: str) -> List[str]:
     """``--set`` entries that make an upgrade config fine-tune ``weights`` by the paper's rule, from a baseline
     of ``baseline_epochs`` epochs (they override what the config file says)."""
     epochs = fine_tune_epochs(baseline_epochs)
-    return ["model.weights=" + os.path.abspath(weights), "train.epochs={}".format(epochs),
+    return ["model.weights=" + portable_path(weights), "train.epochs={}".format(epochs),
             "train.lr_decay_epoch=[{}]".format(", ".join(map(str, fine_tune_decays(epochs))))]
 
 

@@ -120,6 +120,9 @@ def trained_network(model: Mapping, classes: Optional[Sequence[str]], weights: O
     """
     if not (weights or model["weights"] or model["pretrained"]):
         raise ConfigError("nothing trained to use: give --weights FILE, model.weights or model.pretrained: true")
+    if weights:
+        # Every weight comes from the file: the backbone's pretrained weights (maybe not on this machine) are moot.
+        model = dict(model, pretrained_base=False)
     net = build_network(model, classes, ctx)
     if weights:
         load_weights(net, weights, "{} in mode {}".format(model["name"], model["mode"]), ctx)

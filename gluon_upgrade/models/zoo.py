@@ -9,6 +9,7 @@ import mxnet as mx
 from mxnet.gluon import Block, SymbolBlock
 
 from ..errors import UpgradeError
+from ..paths import existing_path
 from .demo_ssd import PROJECT_MODELS, project_model
 from .init import random_init
 
@@ -114,7 +115,11 @@ def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = 
 
 
 def load_weights(net: Block, path: str, what: str, ctx: mx.Context = mx.cpu()) -> None:
-    """``net.load_parameters(path)``, with an ``UpgradeError`` naming the file and ``what`` when it does not fit."""
+    """``net.load_parameters(path)``, with an ``UpgradeError`` naming the file and ``what`` when it does not fit.
+
+    A relative ``path`` that is not under the working folder is looked for under the repository root, where
+    results keep their paths (``portable_path``)."""
+    path = existing_path(path)
     if not os.path.isfile(path):
         raise UpgradeError("weights file not found: {}".format(path))
     try:

@@ -3,6 +3,7 @@ import os
 from typing import Mapping, Optional, Sequence
 
 import matplotlib
+import numpy as np
 
 from ..errors import ConfigError, list_names
 
@@ -88,4 +89,21 @@ def plot_against(xs: Sequence, panels: Mapping[str, Mapping[str, Sequence[float]
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    return save_figure(figure, out, title)
+
+
+def plot_spread(panels: Mapping[str, Mapping[str, Sequence[float]]], out: str, title: Optional[str] = None) -> str:
+    """One panel per entry of ``panels`` (y label -> {group label: values}): a dot per value and the group's mean
+    +- standard deviation as a bar; return ``out``."""
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, (ylabel, groups) in zip(axes[0], panels.items()):
+        for x, values in enumerate(groups.values()):
+            values = np.asarray(values, dtype=float)
+            spread = values.std(ddof=1) if len(values) > 1 else 0.0
+            ax.errorbar(x, values.mean(), yerr=spread, fmt="s", color="black", capsize=6, zorder=3)
+            ax.scatter(x + np.linspace(-0.12, 0.12, len(values)), values, alpha=0.7)
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels(list(groups), rotation=12, fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, axis="y")
     return save_figure(figure, out, title)

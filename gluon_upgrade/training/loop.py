@@ -70,9 +70,10 @@ class RunResult:
 def train(config: Mapping, output: str, resume: bool = False, progress: bool = True) -> RunResult:
     """Train the network a config describes, writing the run directory ``output``.
 
-    The directory holds ``config.yaml``, ``metrics.csv`` (a row per epoch; row 0 is the upgraded network
-    before fine-tuning), ``log.txt``, ``last.params`` + ``last.states`` (every epoch) and ``best.params`` (by
-    validation mAP), all written crash-safe (see ``rundir``). Ctrl-C or SIGTERM saves ``interrupted.params``
+    The directory holds ``config.yaml``, ``metrics.csv`` (a row per epoch; a run from ``model.weights`` or an
+    upgrade also has row 0, the network it starts from, before training), ``log.txt``, ``last.params`` +
+    ``last.states`` (every epoch) and ``best.params`` (by validation mAP), all written crash-safe (see
+    ``rundir``). Ctrl-C or SIGTERM saves ``interrupted.params``
     and re-raises ``KeyboardInterrupt``.
 
     Parameters
@@ -96,17 +97,23 @@ def train(config: Mapping, output: str, resume: bool = False, progress: bool = T
     require_epochs(config)
     worker = connect(config["train"]["kvstore"])
     run = RunDir(output)
-    state = _start(run, config, resume, worker)
-    with _log_to(run, worker), _stop_on_sigterm():
-        return _Run(config, run, worker, state, progress).fit()
-
-
-def _start(run: RunDir, config: Mapping, resume: bool, worker: Worker) -> Optional[dict]:
+    if resume:
+        state = _recover(run, worker)
+    else:
+        run.require_new()
+        state = None
+    # Every start-up check (devices, data, weights, batch split) runs in _Run before the folder is written, so a
+    # run that cannot start leaves nothing behind and the corrected command is not refused.
+    session = _Run(config, run, worker, state, progress)
     if not resume:
         if worker.chief:
             run.create(config.to_yaml())
         worker.barrier()
-        return None
+    with _log_to(run, worker), _stop_on_sigterm():
+        return session.fit()
+
+
+def _recover(run: RunDir, worker: Worker) -> Optional[dict]:
     run.require_run()
     state = run.recover() if worker.chief else None
     worker.barrier()
@@ -195,7 +202,9 @@ class _Run:
         self.state = state or {"epoch": 0, "best_map": None, "best_epoch": None}
         self.ctx = worker_contexts(worker, contexts(config["ctx"]))
         self.size = input_size(config["model"])
-        self.tensorboard = _tensorboard(run.path) if self.train_cfg["tensorboard"] and worker.chief else None
+        self.tensorboard = None
+        if self.train_cfg["tensorboard"]:
+            _tensorboard_writer()
         if self.train_cfg["amp"]:
             amp.init()
         seed_epoch(config["seed"], 0)
@@ -223,10 +232,7 @@ class _Run:
         self.columns = (["epoch", "lr", "train_loss"] + list(self.losses.parts) + list(self.metric_keys)
                         + ["images", "seconds", "images_per_second", "eval_seconds"])
         self.rows = [dict(r) for r in run.read_metrics(self.state["epoch"])] if state else []
-        logger.info("%s %s: %d training images (%d per worker x %d workers), %d iterations of %d images per epoch"
-                    ", %d deformable offset branches", config["model"]["name"], config["model"]["mode"],
-                    len(self.train_set), len(self.train_set) // worker.count, worker.count, len(self.loader),
-                    self.batch * worker.count, offsets // 2)
+        self.offset_branches = offsets // 2
 
     def _network(self, state: Optional[dict]):
         model = self.config["model"]
@@ -251,8 +257,17 @@ class _Run:
         return total // workers
 
     def fit(self) -> RunResult:
+        config, worker = self.config, self.worker
+        logger.info("%s %s: %d training images (%d per worker x %d workers), %d iterations of %d images per epoch"
+                    ", %d deformable offset branches", config["model"]["name"], config["model"]["mode"],
+                    len(self.train_set), len(self.train_set) // worker.count, worker.count, len(self.loader),
+                    self.batch * worker.count, self.offset_branches)
+        if self.train_cfg["tensorboard"] and worker.chief:
+            self.tensorboard = _tensorboard_writer()(logdir=self.run.path)
         epochs = self.train_cfg["epochs"]
-        if self.state["epoch"] == 0 and not self.rows and self.config["model"]["mode"] == "upgrade":
+        model = self.config["model"]
+        if self.state["epoch"] == 0 and not self.rows and (model["mode"] == "upgrade" or model["weights"]):
+            # A fine-tune's row 0: the network it starts from (after any upgrade), before training.
             self._finish_epoch(0, None, self.schedule(1, 0))
         for epoch in range(self.state["epoch"] + 1, epochs + 1):
             seed_epoch(self.config["seed"], epoch)
@@ -376,9 +391,10 @@ class _Run:
                        epoch, self.run.file(files.INTERRUPTED), self.state["epoch"])
 
 
-def _tensorboard(path: str):
+def _tensorboard_writer():
+    """tensorboardX's ``SummaryWriter`` class (a ``ConfigError`` without it)."""
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
         raise ConfigError("train.tensorboard: true needs tensorboardX (pip install tensorboardX)") from None
-    return SummaryWriter(logdir=path)
+    return SummaryWriter

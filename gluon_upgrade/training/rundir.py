@@ -44,6 +44,12 @@ class RunDir:
         if not self.holds_run():
             raise ConfigError("--resume: {} holds no run (no {})".format(self.path, CONFIG))
 
+    def require_new(self) -> None:
+        """Raise ``ConfigError`` if a run has started here (resume it, or choose another output)."""
+        if self.holds_run():
+            raise ConfigError("{} already holds a run; continue it with --resume, or give another --output".format(
+                self.path))
+
     def create(self, config_text: str) -> None:
         """Start a new run here: save its resolved config.
 
@@ -52,9 +58,7 @@ class RunDir:
         ConfigError
             The folder already holds a run (resume it, or choose another output).
         """
-        if self.holds_run():
-            raise ConfigError("{} already holds a run; continue it with --resume, or give another --output".format(
-                self.path))
+        self.require_new()
         os.makedirs(self.path, exist_ok=True)
         atomic_write(self.file(CONFIG), lambda p: _write_text(p, config_text))
 

@@ -22,7 +22,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_argument_group("source (a config's network, or an exported symbol model)")
-    source.add_argument("--config", help="YAML config of the network (a run's config.yaml)")
+    source.add_argument("--config", help="YAML config of the network (a run's config.yaml); its deformable layers are "
+                        "built with impl mxnet, which ONNX expresses")
     source.add_argument("--weights", help=".params of the network the config describes (after any upgrade)")
     source.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     source.add_argument("--symbol", help="exported X-symbol.json")
@@ -62,7 +63,8 @@ def main(argv=None) -> int:
 
         shape = input_shape(args.input_shape)
         if args.config:
-            config = load_config(args.config, args.set)
+            # ONNX's DeformConv expresses MXNet's operator, not the sampled composite; both take the same weights.
+            config = load_config(args.config, list(args.set) + ["model.upgrade.impl=mxnet"])
             size = input_size(config["model"])
             shape = shape or (1, 3, size, size)
             net = config_network(config, args.weights)

@@ -167,7 +167,7 @@ def test_sampled_impl_in_a_symbol_graph(tmp_path, version):
     with pytest.raises(UpgradeError, match="stage4_conv8"):
         gu.upgrade(net, layers="stage4_conv8", impl="sampled")  # already deformable
     layers = layer_offsets(net, x)
-    assert [l.offsets.shape for l in layers] == [(18, 4, 4)] * 3
+    assert [l.offsets.shape for l in layers] == [(18, 8, 8)] * 3  # stage 4 at stride 16: 128 / 16
     assert count_macs(net, (1, 3, 128, 128)) == count_macs(twin, (1, 3, 128, 128))
     prefix = str(tmp_path / "sampled")
     save_network(net, prefix, True, (1, 3, 128, 128))

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 LABELS = {"map": "validation mAP", "train_loss": "training loss"}
+LINE_STYLES = ("-", "--", "-.", ":")
 
 
 def run_label(config: Mapping) -> str:
@@ -52,10 +53,11 @@ def plot_runs(runs: Sequence, out: str, keys: Sequence[str] = ("map", "train_los
     starts = list(starts or [0] * len(runs))
     figure, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 4), squeeze=False)
     for ax, key in zip(axes[0], keys):
-        for run, label, start in zip(runs, labels, starts):
+        for index, (run, label, start) in enumerate(zip(runs, labels, starts)):
             points = [(row["epoch"] + start, row[key]) for row in run.rows if row.get(key) is not None]
             if points:
-                ax.plot(*zip(*points), marker="o", markersize=3, label=label)
+                # Line styles differ too, so that runs drawing the same curve stay visible under one another.
+                ax.plot(*zip(*points), marker="o", markersize=3, label=label, linestyle=LINE_STYLES[index % 4])
         ax.set_xlabel("epoch")
         ax.set_ylabel(LABELS.get(key, key))
         ax.grid(alpha=0.3)

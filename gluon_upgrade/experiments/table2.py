@@ -20,7 +20,6 @@ from ..reporting.curves import plot_runs
 from ..reporting.files import write_text
 from ..reporting.tables import markdown_table, percent
 from ..training import rundir as files
-from ..training.rundir import RunDir
 from .paper import TABLE2
 from .runs import RunRecord, ensure_run, fine_tune_overrides
 
@@ -129,13 +128,16 @@ def run_table2(baseline: str, dcn: str, upgrade: str, out: str, overrides: Seque
         runs[name] = ensure_run(config, os.path.join(folder, name), progress)
     if runs_folder is not None:
         return Table2(runs, command)
-    per_class = {name: evaluate_config(load_config(run.file(files.CONFIG)), run.file(files.LAST),
-                                       progress=False).result.per_class
-                 for name, run in ((name, RunDir(record.path)) for name, record in runs.items())}
-    table = Table2(runs, command, per_class)
+    table = Table2(runs, command, {name: _final_per_class(record) for name, record in runs.items()})
     write_text(os.path.join(out, "table2.md"), table.markdown())
     plot_table2(runs, out)
     return table
+
+
+def _final_per_class(run: RunRecord) -> Dict[str, float]:
+    """AP per class of a run's final network (``last.params`` loaded into a network built afresh)."""
+    config = load_config(os.path.join(run.path, files.CONFIG))
+    return evaluate_config(config, os.path.join(run.path, files.LAST), progress=False).result.per_class
 
 
 def _check_same(config, other, allowed: Sequence[str]) -> None:

@@ -45,9 +45,11 @@ class SeedTable:
     seconds: float
 
     def finals(self, name: str) -> List[float]:
+        """Experiment ``name``'s final mAP, seed by seed."""
         return [table.runs[name].final("map") for table in self.tables.values()]
 
     def bests(self, name: str) -> List[float]:
+        """Experiment ``name``'s best mAP over its trained epochs, seed by seed."""
         return [table.runs[name].best("map", first_epoch=1) for table in self.tables.values()]
 
     def match_fractions(self) -> List[Optional[float]]:
@@ -65,6 +67,7 @@ class SeedTable:
                 for first, second, comparison in ORDERINGS]
 
     def to_dict(self) -> dict:
+        """``table2_seeds.json``: the command, the seconds, and every seed's values."""
         return {"command": self.command, "seconds": round(self.seconds), "seeds": list(self.tables),
                 "final_map": {name: self.finals(name) for name in EXPERIMENTS},
                 "best_map": {name: self.bests(name) for name in EXPERIMENTS},
@@ -72,6 +75,7 @@ class SeedTable:
                 "orderings": {"{0} {2} {1}".format(*claim): held for claim, held in zip(ORDERINGS, self.orderings())}}
 
     def markdown(self) -> str:
+        """``table2_seeds.md``: mean +- std per experiment, the orderings seed by seed, the compute to match."""
         seeds = list(self.tables)
         rows = [[TITLES[name], _mean_std(self.finals(name)), _mean_std(self.bests(name)),
                  ", ".join("{:.2f}".format(percent(v)) for v in self.finals(name))] for name in EXPERIMENTS]

@@ -12,8 +12,8 @@ from conftest import ROOT, read_metrics, write_demo_config
 from gluon_upgrade.training.loop import _stop_on_sigterm
 
 # Two loader workers, 2-image batches (6 iterations an epoch), a log line per iteration to wait for.
-SETS = ["--set", "data.num_workers=2", "--set", "train.batch_size=2", "--set", "train.log_interval=1", "--set", "train.epochs=4",
-        "--set", "train.lr_decay_epoch=[3]"]
+SETS = ["--set", "data.num_workers=2", "--set", "train.batch_size=2", "--set", "train.log_interval=1",
+        "--set", "train.epochs=4", "--set", "train.lr_decay_epoch=[3]"]
 
 
 def wait_for(process, condition, what, timeout=120.0):

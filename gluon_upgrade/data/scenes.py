@@ -25,8 +25,8 @@ TEXTURE = 10.0
 DEFORMATION_STRENGTH = 0.6
 """Scale of the shear, aspect, elastic-wave and bend ranges (``Deformation.sample``); rotation is always free.
 
-The demo's generator is tuned so that a detector trained from scratch on 2 cores in minutes learns it (measured
-in the README's "Demo recipe"): clutter that only adds noise at that budget (patterned fills, up to 7 overlapping
+The demo's generator is tuned so that a detector trained on 2 cores in minutes learns it (measured in the
+README's "The demo recipe"): clutter that only adds noise at that budget (patterned fills, up to 7 overlapping
 objects, 4-12 lines, small objects) is gone, the geometric variation deformable convolution is about stays."""
 MIN_VISIBLE_FRACTION = 0.35
 """An object with less of its area visible (occluded or cut by the border) is marked difficult."""

@@ -94,7 +94,7 @@ class SeedTable:
             markdown_table(["experiment", "final mAP, mean +- std", "best mAP, mean +- std", "final mAP per seed"],
                            rows), "",
             "Upgrade minus control, final mAP: {} points (per seed: {}).".format(
-                _mean_std(effect, scale=100), ", ".join("{:+.2f}".format(100 * v) for v in effect)), "",
+                _mean_std(effect), ", ".join("{:+.2f}".format(100 * v) for v in effect)), "",
             "## The paper's ordering, seed by seed (final mAP)", "",
             markdown_table(["claim", "holds", "per seed"], claims), "",
             "## Compute to match", "",

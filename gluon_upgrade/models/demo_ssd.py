@@ -7,7 +7,7 @@ SSD512-ResNet-50) at a quarter of ResNet-50's width and one to three blocks per 
 the input side. Its last stage keeps stride 16, as in the dilated backbones of DeepLab and Dai et al.'s DCN
 experiments: at 128 px the three upgraded layers see an 8x8 map, where at stride 32 (4x4) a third of a 3x3
 kernel's samples would fall on padding. It is assembled from GluonCV's ``ResNetV1`` and ``SSD`` classes; no
-weights are published.
+trained detector is published, and its backbone's stand-in for ImageNet weights is made by ``models.pretrain``.
 """
 import math
 import os

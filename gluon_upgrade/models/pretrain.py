@@ -43,7 +43,7 @@ class PretrainSettings:
     """Held-out crops the accuracy is measured on."""
     crop_side: int = 64
     steps: int = 900
-    """SGD steps of ``batch`` crops (about 10 passes over the crops; about a minute on 2 cores)."""
+    """Adam steps of ``batch`` crops (about 10 passes over the crops; about a minute on 2 cores)."""
     batch: int = 64
     lr: float = 0.002
     wd: float = 0.0001
@@ -64,11 +64,9 @@ class Pretrained:
 def fingerprint(settings: PretrainSettings) -> str:
     """12 hex digits of a hash over the generator's and the network's source files and ``settings``."""
     digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
-    for module in (scenes, shapes, demo_ssd):
-        with open(module.__file__, "rb") as f:
+    for source in (scenes.__file__, shapes.__file__, demo_ssd.__file__, __file__):
+        with open(source, "rb") as f:
             digest.update(f.read())
-    with open(__file__, "rb") as f:
-        digest.update(f.read())
     return digest.hexdigest()[:12]
 
 

@@ -73,8 +73,7 @@ def train(config: Mapping, output: str, resume: bool = False, progress: bool = T
     The directory holds ``config.yaml``, ``metrics.csv`` (a row per epoch; a run from ``model.weights`` or an
     upgrade also has row 0, the network it starts from, before training), ``log.txt``, ``last.params`` +
     ``last.states`` (every epoch) and ``best.params`` (by validation mAP), all written crash-safe (see
-    ``rundir``). Ctrl-C or SIGTERM saves ``interrupted.params``
-    and re-raises ``KeyboardInterrupt``.
+    ``rundir``). Ctrl-C or SIGTERM saves ``interrupted.params`` and re-raises ``KeyboardInterrupt``.
 
     Parameters
     ----------
@@ -204,7 +203,7 @@ class _Run:
         self.size = input_size(config["model"])
         self.tensorboard = None
         if self.train_cfg["tensorboard"]:
-            _tensorboard_writer()
+            _tensorboard_writer()  # a missing tensorboardX is a start-up error, before the run folder exists
         if self.train_cfg["amp"]:
             amp.init()
         seed_epoch(config["seed"], 0)

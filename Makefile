@@ -13,6 +13,7 @@ $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[cpu,test]"
+	$(PY) scripts/build_ops.py
 	touch $(STAMP)
 
 test: $(STAMP)

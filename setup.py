@@ -9,6 +9,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["gluon_upgrade", "gluon_upgrade.*"]),
+    # The compiled operator's source: built on first use (or by scripts/build_ops.py) against the MXNet wheel.
+    package_data={"gluon_upgrade.ops": ["deform_sample.cc"]},
     python_requires=">=3.8",
     # mxnet itself is an extra: the CPU wheel and the CUDA wheel are different distributions.
     install_requires=[

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""One upgraded layer against the convolution it replaces: forward and forward+backward time of ``Conv2D``,
-MXNet's DCN v1 and v2, and the ``sampled`` v1 and v2 (``gluon_upgrade/surgery/sampled.py``), over the paper's
-layer shapes, as ratios to ``Conv2D`` measured in one run.
+"""One upgraded layer against the convolution it replaces: forward and forward+backward time of ``Conv2D`` and
+of each deformable implementation (MXNet's DCN v1 and v2, ``sampled`` and ``fast`` v1 and v2), over the paper's
+layer shapes and the demo's, as ratios to ``Conv2D`` measured in alternation in one run; then where the ``fast``
+layer's time goes (offset branch, sampling, the stride-k convolution).
 
 Writes ``results/bench/dcn_layer.{md,json}``. Weights and offsets are random (timings do not depend on them).
 
@@ -10,7 +11,6 @@ Writes ``results/bench/dcn_layer.{md,json}``. Weights and offsets are random (ti
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -18,20 +18,23 @@ import mxnet as mx  # noqa: E402
 from mxnet import autograd  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
-from gluon_upgrade.reporting.bench import benchmark_parser, context, write_benchmark  # noqa: E402
+from gluon_upgrade.ops import FAST_OPERATOR  # noqa: E402
+from gluon_upgrade.reporting.bench import (alternate, benchmark_parser, context, format_ratio,  # noqa: E402
+                                           ratio_spread, write_benchmark)
+from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
 from gluon_upgrade.surgery.deformable import BLOCKS  # noqa: E402
+from gluon_upgrade.surgery.fast import padded_offset_convolution, require_fast_operator  # noqa: E402
 
-# layer, input channels, output channels, input side (3x3, stride 1, pad 1)
+# layer, input channels, output channels, input side, batch (None: --batch); 3x3, stride 1, pad 1
 SHAPES = [
-    ("ResNet-50 res5 3x3, SSD512 (512 px)", 512, 512, 16),
-    ("ResNet-50 res5 3x3, SSD300 (300 px)", 512, 512, 10),
-    ("demo SSD res5 3x3 (128 px)", 128, 128, 4),
-    ("Darknet-53 last stage 3x3, YOLOv3-608", 512, 1024, 19),
-    ("Darknet-53 last stage 3x3, YOLOv3-416", 512, 1024, 13),
-    ("Darknet-53 last stage 3x3, YOLOv3-320", 512, 1024, 10),
+    ("ResNet-50 res5 3x3, SSD512 (512 px)", 512, 512, 16, None),
+    ("ResNet-50 res5 3x3, ResNet-50 (224 px)", 512, 512, 7, None),
+    ("Darknet-53 last stage 3x3, YOLOv3-416", 512, 1024, 13, None),
+    ("Darknet-53 last stage 3x3, YOLOv3-608", 512, 1024, 19, None),
+    ("demo SSD stage 4 3x3 (128 px, training batch 16)", 128, 128, 8, 16),
 ]
-LAYERS = [("Conv2D", None), ("DCN v1 (MXNet)", ("mxnet", 1)), ("DCN v2 (MXNet)", ("mxnet", 2)),
-          ("DCN v1 (sampled)", ("sampled", 1)), ("DCN v2 (sampled)", ("sampled", 2))]
+LAYERS = [("Conv2D", None)] + [("DCN v{} ({})".format(version, impl), (impl, version))
+                               for impl in ("mxnet", "sampled", "fast") for version in (1, 2)]
 
 
 def build(kind, cin, cout, ctx):
@@ -44,63 +47,103 @@ def build(kind, cin, cout, ctx):
     return layer
 
 
-def median_seconds(step, repeats):
-    for _ in range(2):
-        step()
-    mx.nd.waitall()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        mx.nd.waitall()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def time_layer(layer, x, repeats):
-    """Median forward and forward+backward seconds; backward is None where the operator has none here."""
-    forward = median_seconds(lambda: layer(x), repeats)
-
-    def train_step():
+def train_step(function, x):
+    def step():
         with autograd.record():
-            out = layer(x)
+            out = function()
         out.backward()
+        return x.grad
+    return step
+
+
+def has_backward(layer, x):
     try:
-        backward = median_seconds(train_step, repeats)
+        train_step(lambda: layer(x), x)()
+        mx.nd.waitall()
+        return True
     except mx.base.MXNetError:  # MXNet's v2 backward exists on GPU only
-        backward = None
-    return forward, backward
+        return False
+
+
+def fast_parts(x, cout):
+    """The fast v1 layer's three operators as separate steps: the padded offset branch, the sampling, and the
+    stride-3 convolution over the sampled grid."""
+    cin = x.shape[1]
+    offset_weight = mx.nd.random.normal(scale=0.01, shape=(18, cin, 3, 3), ctx=x.context)
+    offset_bias = mx.nd.zeros((18,), ctx=x.context)
+    weight = mx.nd.random.normal(scale=0.01, shape=(cout, cin, 3, 3), ctx=x.context)
+    offset = padded_offset_convolution(mx.nd, x, offset_weight, offset_bias, num_filter=18, kernel=(3, 3),
+                                       pad=(1, 1))
+    offset.attach_grad()
+    grid = getattr(mx.nd, FAST_OPERATOR)(x, offset, kernel=(3, 3), pad=(1, 1))
+    grid.attach_grad()
+    for value in (offset_weight, offset_bias, weight):
+        value.attach_grad()
+    return {
+        "offset branch": (lambda: padded_offset_convolution(mx.nd, x, offset_weight, offset_bias, num_filter=18,
+                                                            kernel=(3, 3), pad=(1, 1)), x),
+        "sampling": (lambda: getattr(mx.nd, FAST_OPERATOR)(x, offset, kernel=(3, 3), pad=(1, 1)), x),
+        "stride-3 convolution": (lambda: mx.nd.Convolution(grid, weight, kernel=(3, 3), stride=(3, 3),
+                                                           num_filter=cout, no_bias=True), grid),
+    }
 
 
 def main():
     parser = benchmark_parser(__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (median)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed rounds per measurement (median)")
     args = parser.parse_args()
     ctx = context(args)
-    rows, data = [], []
-    for name, cin, cout, side in SHAPES:
-        x = mx.nd.random.uniform(shape=(args.batch, cin, side, side), ctx=ctx)
+    require_fast_operator()
+    rows, parts_rows, data = [], [], []
+    for name, cin, cout, side, batch in SHAPES:
+        batch = batch or args.batch
+        x = mx.nd.random.uniform(shape=(batch, cin, side, side), ctx=ctx)
         x.attach_grad()
-        base = None
-        for label, kind in LAYERS:
-            forward, backward = time_layer(build(kind, cin, cout, ctx), x, args.repeats)
-            base = base or (forward, backward)
-            data.append(dict(shape=name, layer=label, forward_ms=1000 * forward,
-                             train_ms=None if backward is None else 1000 * backward))
-            rows.append([name if kind is None else "", label, round(1000 * forward, 2),
-                         "{:.2f}".format(forward / base[0]),
-                         "n/a (GPU only)" if backward is None else round(1000 * backward, 2),
-                         "" if backward is None else "{:.2f}".format(backward / base[1])])
+        layers = {label: build(kind, cin, cout, ctx) for label, kind in LAYERS}
+        forward = alternate({label: (lambda layer=layer: layer(x)) for label, layer in layers.items()},
+                            args.repeats)
+        trained = {label: layer for label, layer in layers.items() if has_backward(layer, x)}
+        backward = alternate({label: train_step(lambda layer=layer: layer(x), x)
+                              for label, layer in trained.items()}, args.repeats)
+        for label, _ in LAYERS:
+            fwd, fb = forward[label], backward.get(label)
+            data.append(dict(shape=name, batch=batch, layer=label, forward_ms=1000 * statistics.median(fwd),
+                             forward_x=ratio_spread(fwd, forward["Conv2D"]),
+                             train_ms=None if fb is None else 1000 * statistics.median(fb),
+                             train_x=None if fb is None else ratio_spread(fb, backward["Conv2D"])))
+            rows.append([name if label == "Conv2D" else "", label,
+                         "{:.2f}".format(1000 * statistics.median(fwd)),
+                         format_ratio(ratio_spread(fwd, forward["Conv2D"])),
+                         "n/a (GPU only)" if fb is None else "{:.2f}".format(1000 * statistics.median(fb)),
+                         "" if fb is None else format_ratio(ratio_spread(fb, backward["Conv2D"]))])
+        parts = fast_parts(x, cout)
+        part_forward = alternate({label: function for label, (function, _) in parts.items()}, args.repeats)
+        part_backward = alternate({label: train_step(function, source) for label, (function, source)
+                                   in parts.items()}, args.repeats)
+        for label in parts:
+            parts_rows.append([name if label == "offset branch" else "", label,
+                               "{:.2f}".format(1000 * statistics.median(part_forward[label])),
+                               "{:.2f}".format(1000 * statistics.median(part_backward[label]))])
+        data.append(dict(shape=name, batch=batch, fast_parts={
+            label: dict(forward_ms=1000 * statistics.median(part_forward[label]),
+                        train_ms=1000 * statistics.median(part_backward[label])) for label in parts}))
         print("done: {}".format(name), flush=True)
     command = "python benchmarks/bench_dcn_layer.py --batch {} --repeats {} --ctx {}".format(
         args.batch, args.repeats, args.ctx)
+    parts_table = markdown_table(["shape", "fast v1 part", "forward ms", "forward + backward ms"], parts_rows)
     text = write_benchmark(
-        args, "dcn_layer", "One layer: Conv2D against deformable convolutions (3x3, stride 1, batch {})".format(
-            args.batch),
-        "Medians of {} calls after 2 warm-up calls, hybridized blocks; x is the ratio to Conv2D of the same shape "
-        "in this run. Forward + backward includes the input's gradient.".format(args.repeats),
-        ["shape", "layer", "forward ms", "x", "forward + backward ms", "x"], rows, dict(rows=data), command)
+        args, "dcn_layer", "One layer: Conv2D against deformable convolutions (3x3, stride 1)",
+        "Batch {} unless the shape says otherwise. Hybridized blocks; each round calls every layer once in turn "
+        "(after 2 warm-up rounds); times are medians of {} rounds, x is the median (quartiles) of the per-round "
+        "ratios to Conv2D. Forward + backward includes the input's gradient. mxnet: MXNet's operators; sampled: "
+        "`BilinearSampler` composite (`gluon_upgrade/surgery/sampled.py`); fast: the compiled sampling operator "
+        "plus a stride-3 convolution (`gluon_upgrade/surgery/fast.py`, `gluon_upgrade/ops/deform_sample.cc`)."
+        .format(args.batch, args.repeats),
+        ["shape", "layer", "forward ms", "x", "forward + backward ms", "x"], rows, dict(rows=data), command,
+        ["## Where the fast layer's time goes\n\nThe fast v1 layer's operators timed apart (medians, in "
+         "alternation): the offset branch (padded to 32 filters), the compiled sampling, and the stride-3 "
+         "convolution over the sampled grid, whose cost against Conv2D's is most of the gap.", parts_table])
     print(text)
 
 

@@ -1,17 +1,21 @@
 #!/usr/bin/env python
-"""Whole detectors before and after the upgrade of their last three 3x3 backbone convolutions: parameters,
-multiply-accumulates, latency at batch 1 and images/s at batch 8, as ratios measured in one run.
+"""Whole networks before and after the upgrade of their last three 3x3 backbone convolutions (DCN v1): parameters,
+multiply-accumulates, and latency the way deployers run them.
 
-The original and the upgraded network are two copies with the same random weights (timings do not depend on
-the values), hybridized, timed in alternation so that drift of the machine hits both alike.
-Writes ``results/bench/models.{md,json}``.
+For ResNet-50 (224 px), SSD512 and YOLOv3-416, at batch 1 and 8, two cuts of each network: the network alone (up
+to its raw head outputs: the prediction layers, before box decoding and non-maximum suppression) and end to end.
+Runtimes: MXNet (hybridized, ``static_alloc`` and ``static_shape``) with the upgraded layers as MXNet's operator
+and as ``impl="fast"``, and onnxruntime on the exported ONNX models (ONNX ``DeformConv``). The original and the
+upgraded networks hold the same weights (``random_init``: trained-network scale) and are timed in alternation in
+one process, so that drift of the machine hits them alike; ratios are medians of the per-round ratios, with
+quartiles. Writes ``results/bench/models.{md,json}``.
 
-    python benchmarks/bench_models.py [--repeats 5] [--ctx cpu|gpu] [--out results/bench]
+    python benchmarks/bench_models.py [--repeats 5] [--ctx cpu|gpu] [--out results/bench] [--no-onnx]
 """
 import os
 import statistics
 import sys
-import time
+import tempfile
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -19,84 +23,125 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import mxnet as mx  # noqa: E402
 
 from gluon_upgrade import upgrade  # noqa: E402
-from gluon_upgrade.models.zoo import zoo_model  # noqa: E402
-from gluon_upgrade.reporting.bench import benchmark_parser, context, write_benchmark  # noqa: E402
+from gluon_upgrade.deploy.onnx_export import export_onnx, head_outputs  # noqa: E402
+from gluon_upgrade.models.zoo import load_zoo_model  # noqa: E402
+from gluon_upgrade.reporting.bench import (alternate, benchmark_parser, context, format_ratio,  # noqa: E402
+                                           ratio_spread, write_benchmark)
 from gluon_upgrade.reporting.flops import count_macs  # noqa: E402
 from gluon_upgrade.reporting.params import count_parameters  # noqa: E402
-from gluon_upgrade.verify import run_inference  # noqa: E402
+from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
 
-MODELS = [("SSD512 ResNet-50", "ssd_512_resnet50_v1_voc", 512), ("YOLOv3-416 Darknet-53", "yolo3_darknet53_voc", 416)]
+MODELS = [("ResNet-50", "resnet50_v1", 224), ("SSD512 ResNet-50", "ssd_512_resnet50_v1_voc", 512),
+          ("YOLOv3-416 Darknet-53", "yolo3_darknet53_voc", 416)]
 BATCHES = (1, 8)
+IMPLS = ("mxnet", "fast")
+CUTS = ("network alone", "end to end")
 
 
-def build(name, size, ctx, seed):
-    mx.random.seed(seed)
-    net = zoo_model(name, pretrained=False, pretrained_base=False)
-    net.initialize(ctx=ctx)
-    run_inference(net, mx.nd.zeros((1, 3, size, size), ctx=ctx))
-    return net
+def build(name, size, ctx, impl=None):
+    net = load_zoo_model(name, random=True, input_shape=(1, 3, size, size), seed=0, ctx=ctx)
+    return upgrade(net, layers="last3", impl=impl) if impl else net
 
 
-def seconds(net, x):
-    start = time.perf_counter()
-    run_inference(net, x)
-    mx.nd.waitall()
-    return time.perf_counter() - start
+def traced(net):
+    out = net(mx.sym.var("data"))
+    return mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out
 
 
-def measure(name, size, ctx, repeats):
-    original = build(name, size, ctx, seed=0)
-    upgraded = upgrade(build(name, size, ctx, seed=0), layers="last3")
+def cut_block(net, cut):
+    """``net`` itself (end to end) or a ``SymbolBlock`` of its graph up to the raw head outputs, sharing its
+    parameters; hybridized with static memory."""
+    block = net if cut == "end to end" else mx.gluon.SymbolBlock(head_outputs(traced(net)), [mx.sym.var("data")],
+                                                                 params=net.collect_params())
+    block.hybridize(static_alloc=True, static_shape=True)
+    return block
+
+
+def onnx_session(net, cut, shape, folder, stem):
+    import onnxruntime
+    sym = traced(net) if cut == "end to end" else head_outputs(traced(net))
+    params = {name: param.data() for name, param in net.collect_params().items()}
+    path = export_onnx(sym, params, shape, os.path.join(folder, stem + ".onnx"))
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    # onnxruntime's constant folding fails on mx2onnx's YOLOv3 graph; it is off for every model alike.
+    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"],
+                                           disabled_optimizers=["ConstantFolding"])
+    os.remove(path)
+    return session
+
+
+def timing_row(label, times, base, key):
+    spread = ratio_spread(times[key], times[base])
+    return dict(runtime=label, original_ms=1000 * statistics.median(times[base]),
+                upgraded_ms=1000 * statistics.median(times[key]), ratio=spread)
+
+
+def measure(name, size, ctx, repeats, with_onnx):
+    nets = {"original": build(name, size, ctx)}
+    nets.update({impl: build(name, size, ctx, impl) for impl in IMPLS})
     shape = (1, 3, size, size)
-    row = {"parameters": [count_parameters(original), count_parameters(upgraded)],
-           "macs": [count_macs(original, shape)["total"], count_macs(upgraded, shape)["total"]]}
-    for net in (original, upgraded):
-        net.hybridize(static_alloc=True, static_shape=True)
+    found = {"parameters": [count_parameters(nets["original"]), count_parameters(nets["mxnet"])],
+             "macs": [count_macs(nets["original"], shape)["total"], count_macs(nets["mxnet"], shape)["total"]],
+             "latency": []}
     for batch in BATCHES:
         x = mx.nd.random.uniform(shape=(batch, 3, size, size), ctx=ctx)
-        for net in (original, upgraded):
-            for _ in range(2):
-                seconds(net, x)
-        times = ([], [])
-        for _ in range(repeats):
-            for net, found in zip((original, upgraded), times):
-                found.append(seconds(net, x))
-        row["batch{}_s".format(batch)] = [statistics.median(found) for found in times]
-        print("  batch {}: {:.3f} s -> {:.3f} s".format(batch, *row["batch{}_s".format(batch)]), flush=True)
-    return row
-
-
-def ratio(pair):
-    return pair[1] / pair[0]
+        for cut in CUTS:
+            blocks = {key: cut_block(net, cut) for key, net in nets.items()}
+            times = alternate({key: (lambda block=block: block(x)) for key, block in blocks.items()}, repeats)
+            rows = [timing_row("MXNet, DCN v1 = " + ("MXNet's operator" if impl == "mxnet" else "impl fast"),
+                               times, "original", impl) for impl in IMPLS]
+            if with_onnx:
+                with tempfile.TemporaryDirectory() as folder:
+                    sessions = {key: onnx_session(nets[key], cut, x.shape, folder, key)
+                                for key in ("original", "mxnet")}
+                data = {sessions["original"].get_inputs()[0].name: x.asnumpy()}
+                times = alternate({key: (lambda s=session: s.run(None, data)) for key, session in sessions.items()},
+                                  repeats)
+                rows.append(timing_row("onnxruntime, ONNX DeformConv", times, "original", "mxnet"))
+            for row in rows:
+                found["latency"].append(dict(batch=batch, cut=cut, **row))
+                print("  batch {} {:14} {:42} {:8.1f} -> {:8.1f} ms  x{}".format(
+                    batch, cut, row["runtime"], row["original_ms"], row["upgraded_ms"],
+                    format_ratio(row["ratio"])), flush=True)
+    return found
 
 
 def main():
     parser = benchmark_parser(__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed calls per measurement (median)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds per measurement (median)")
+    parser.add_argument("--no-onnx", action="store_true", help="MXNet only (no export, no onnxruntime)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="Cannot decide type")
     ctx = context(args)
-    rows, data = [], {}
+    cost_rows, latency_rows, data = [], [], {}
     for label, name, size in MODELS:
         print(label, flush=True)
-        row = data[label] = dict(model=name, size=size, **measure(name, size, ctx, args.repeats))
-        latency, batch8 = row["batch1_s"], row["batch8_s"]
-        rows.append([label, "{:,} -> {:,}".format(*row["parameters"]),
-                     "{:+.2f}%".format(100 * (ratio(row["parameters"]) - 1)),
-                     "{:.2f} -> {:.2f}".format(*(m / 1e9 for m in row["macs"])),
-                     "{:+.2f}%".format(100 * (ratio(row["macs"]) - 1)),
-                     "{:.1f} -> {:.1f}".format(*(1000 * s for s in latency)), "{:.3f}".format(ratio(latency)),
-                     "{:.2f} -> {:.2f}".format(*(8 / s for s in batch8)), "{:.3f}".format(1 / ratio(batch8))])
-    command = "python benchmarks/bench_models.py --repeats {} --ctx {}".format(args.repeats, args.ctx)
+        row = data[label] = dict(model=name, size=size, **measure(name, size, ctx, args.repeats, not args.no_onnx))
+        params, macs = row["parameters"], row["macs"]
+        cost_rows.append([label, "{:,} -> {:,}".format(*params), "{:+.2f}%".format(100 * (params[1] / params[0] - 1)),
+                          "{:.2f} -> {:.2f}".format(*(m / 1e9 for m in macs)),
+                          "{:+.2f}%".format(100 * (macs[1] / macs[0] - 1))])
+        for entry in row["latency"]:
+            latency_rows.append([label, entry["batch"], entry["cut"], entry["runtime"],
+                                 "{:.1f}".format(entry["original_ms"]), "{:.1f}".format(entry["upgraded_ms"]),
+                                 format_ratio(entry["ratio"])])
+    command = "python benchmarks/bench_models.py --repeats {} --ctx {}{}".format(
+        args.repeats, args.ctx, " --no-onnx" if args.no_onnx else "")
+    latency = markdown_table(["model", "batch", "cut", "runtime, upgraded layers", "original ms", "upgraded ms",
+                              "x (quartiles)"], latency_rows)
     text = write_benchmark(
-        args, "models", "Whole detectors: original -> last three 3x3 backbone convolutions upgraded (DCN v1, MXNet)",
-        "Random weights; the same weights in both networks. Medians of {} inferences (after 2 warm-up calls) at "
-        "each batch size, hybridized, the two networks timed in alternation. Multiply-accumulates (GMAC) per image "
-        "count convolutions, offset branches, the deformable products and their bilinear sampling (4 per sampled "
-        "value); see `gluon_upgrade/reporting/flops.py`. Latency and images/s include GluonCV's box decoding and "
-        "non-maximum suppression.".format(args.repeats),
-        ["model", "parameters", "", "GMAC / image", "", "latency, batch 1 (ms)", "x", "images/s, batch 8", "x"],
-        rows, dict(rows=data), command)
+        args, "models", "Whole networks: original -> last three 3x3 backbone convolutions upgraded (DCN v1)",
+        "Multiply-accumulates (GMAC) per image count convolutions, offset branches, the deformable products and "
+        "their bilinear sampling (4 per sampled value); see `gluon_upgrade/reporting/flops.py`.",
+        ["model", "parameters", "", "GMAC / image", ""], cost_rows, dict(rows=data), command,
+        ["## Latency\n\nThe same weights (`random_init`, trained-network scale) in every network. Medians of {} "
+         "rounds after 2 warm-up rounds; in each round the original and the upgraded networks run in turn, and x "
+         "is the median (quartiles) of the per-round ratios. Network alone: up to the raw head outputs (prediction "
+         "layers; ResNet-50's classifier), before box decoding and non-maximum suppression. End to end: GluonCV's "
+         "outputs (decoded, suppressed boxes). MXNet: hybridized with static memory, MXNet's default threads; "
+         "onnxruntime: the exported ONNX model (opset 19, DeformConv), default threads, constant folding off "
+         "(it fails on mx2onnx's YOLOv3 graph).".format(args.repeats), latency])
     print(text)
 
 

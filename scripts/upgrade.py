@@ -33,8 +33,9 @@ def parse_args(argv=None):
     parser.add_argument("--layers", default="last3", help="last3 | NAME,NAME | re:PATTERN (default last3)")
     parser.add_argument("--dcn", choices=["v1", "v2"], default="v1", help="deformable convolution version")
     parser.add_argument("--deformable-groups", type=int, default=1)
-    parser.add_argument("--impl", choices=["mxnet", "sampled"], default="mxnet",
-                        help="MXNet's deformable operators, or composed of differentiable ones (v2 trains on CPU)")
+    parser.add_argument("--impl", choices=["mxnet", "sampled", "fast"], default="mxnet",
+                        help="MXNet's deformable operators, composed of differentiable ones, or the compiled CPU "
+                             "sampling + a convolution (fast; with sampled, v2 trains on CPU)")
     parser.add_argument("--scope", default="auto",
                         help="auto (the backbone) | '' (whole network) | a layer-name prefix")
     parser.add_argument("--out", help="output prefix: PREFIX.params, or PREFIX-symbol.json + PREFIX-0000.params")

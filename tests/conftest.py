@@ -5,7 +5,9 @@ import os
 import sys
 
 import mxnet as mx
+import numpy as np
 import pytest
+from mxnet import autograd
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
@@ -57,6 +59,33 @@ def read_metrics(run):
     """The rows of a run directory's ``metrics.csv``."""
     with open(os.path.join(run, "metrics.csv"), newline="") as f:
         return list(csv.DictReader(f))
+
+
+# N, C, H, W, filters, kernel, stride, pad, dilation, groups, deformable groups
+SHAPES = [(2, 4, 7, 6, 5, 3, 1, 1, 1, 1, 1), (1, 4, 9, 8, 6, 3, 2, 1, 2, 2, 2), (2, 6, 5, 5, 6, 1, 1, 0, 1, 1, 3),
+          (1, 3, 6, 7, 4, 3, 1, 0, 1, 1, 1)]
+
+
+def operands(shape, seed=0, dtype="float32"):
+    n, c, h, w, filters, k, stride, pad, dilate, groups, dgroups = shape
+    rng = np.random.RandomState(seed)
+    out_h, out_w = ((side + 2 * pad - dilate * (k - 1) - 1) // stride + 1 for side in (h, w))
+    arrays = {"data": rng.randn(n, c, h, w), "offset": 1.7 * rng.randn(n, 2 * k * k * dgroups, out_h, out_w),
+              "weight": rng.randn(filters, c // groups, k, k), "bias": rng.randn(filters),
+              "mask": 2 * rng.rand(n, k * k * dgroups, out_h, out_w)}
+    kwargs = dict(kernel=(k, k), stride=(stride, stride), pad=(pad, pad), dilate=(dilate, dilate),
+                  num_filter=filters, num_group=groups, num_deformable_group=dgroups)
+    return {key: mx.nd.array(value, dtype=dtype) for key, value in arrays.items()}, kwargs
+
+
+def gradients(function, args, names, head):
+    inputs = {name: args[name].copy() for name in names}
+    for value in inputs.values():
+        value.attach_grad()
+    with autograd.record():
+        out = function(*(inputs[name] for name in names))
+    out.backward(head)
+    return {name: value.grad.asnumpy() for name, value in inputs.items()}
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import UpgradeError
 from ..selection.layers import DEFORMABLE_OPS, SAMPLED_MARK
+from ..surgery.fast import require_operators_of
 
 BACKENDS = ("auto", "onnxruntime", "reference")
 ONNX_OPSET = 19
@@ -37,6 +38,7 @@ def load_symbol(symbol_file: str, params_file: str) -> Tuple[mx.sym.Symbol, Dict
     for path in (symbol_file, params_file):
         if not os.path.isfile(path):
             raise UpgradeError("exported model file not found: {}".format(path))
+    require_operators_of(symbol_file)
     try:
         sym = mx.sym.load(symbol_file)
         saved = mx.nd.load(params_file)
@@ -74,8 +76,9 @@ def export_onnx(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], input_shap
         raise UpgradeError("the graph must have one input named data and parameters for the rest; "
                            "inputs without parameters: {}".format(", ".join(inputs) or "none"))
     if any(SAMPLED_MARK in node.get("attrs", {}) for node in json.loads(sym.tojson())["nodes"]):
-        raise UpgradeError("the graph has deformable layers built with impl='sampled', which ONNX cannot express "
-                           "as DeformConv: build the network with impl='mxnet' (the same parameters), load the "
+        raise UpgradeError("the graph has deformable layers built with impl='sampled' or impl='fast', which ONNX "
+                           "cannot express as DeformConv: build the network with impl='mxnet' (the same "
+                           "parameters), load the "
                            "weights into it and export that")
     converter = onnx_ops.MXNetGraph()
     try:
@@ -113,6 +116,23 @@ def before_nms(sym: mx.sym.Symbol) -> Optional[mx.sym.Symbol]:
         if node.attr("op_name") == NMS_OP:
             return node.get_children()[0]
     return None
+
+
+def head_outputs(sym: mx.sym.Symbol) -> mx.sym.Symbol:
+    """The graph cut at its raw head outputs: every convolution or fully connected layer (deformable ones and
+    composites included) from which no other such layer is reached. For a detector these are its prediction
+    layers, before box decoding and non-maximum suppression; for a classifier, its last layer."""
+    nodes = json.loads(sym.tojson())["nodes"]
+    layers = {index for index, node in enumerate(nodes)
+              if node["op"] in ("Convolution", "FullyConnected") + DEFORMABLE_OPS}
+    feeds_layer = [False] * len(nodes)  # a layer is reached downstream of this node
+    for index in reversed(range(len(nodes))):
+        for entry in nodes[index]["inputs"]:
+            if index in layers or feeds_layer[index]:
+                feeds_layer[entry[0]] = True
+    internals = sym.get_internals()
+    return mx.sym.Group([internals[nodes[index]["name"] + "_output"] for index in sorted(layers)
+                         if not feeds_layer[index]])
 
 
 def run_mxnet(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], data: np.ndarray) -> List[np.ndarray]:

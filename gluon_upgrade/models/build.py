@@ -17,10 +17,11 @@ MODES = ("baseline", "dcn_scratch", "upgrade")
 
 UPGRADE_FIELDS = {
     "layers": Field("last3", "lastN | NAME,NAME | re:PATTERN", str),
-    "version": Field(1, "deformable convolution version (2 trains on GPU only, unless impl: sampled)", int,
+    "version": Field(1, "deformable convolution version (2 trains on GPU only, unless impl: sampled or fast)", int,
                      choices=(1, 2)),
-    "impl": Field("mxnet", "MXNet's deformable operators, or 'sampled': composed of differentiable operators "
-                           "(v2 trains on CPU; Conv2D blocks only)", str, choices=IMPLEMENTATIONS),
+    "impl": Field("mxnet", "MXNet's deformable operators; 'sampled': composed of differentiable operators; "
+                           "'fast': compiled CPU sampling + a convolution (the fastest on CPU; v2 trains on CPU "
+                           "with both)", str, choices=IMPLEMENTATIONS),
     "deformable_groups": Field(1, "offset groups per layer", int, minimum=1),
     "scope": Field("auto", "auto (the backbone) | '' (whole network) | a layer-name prefix", str),
 }

@@ -10,6 +10,7 @@ from mxnet.gluon import Block, SymbolBlock
 
 from ..errors import UpgradeError
 from ..paths import existing_path
+from ..surgery.fast import require_operators_of
 from .demo_ssd import PROJECT_MODELS, project_model
 from .init import random_init
 
@@ -147,6 +148,7 @@ def load_symbol_model(symbol_file: str, params_file: str, input_names: Sequence[
     for path in (symbol_file, params_file):
         if not os.path.isfile(path):
             raise UpgradeError("file not found: {}".format(path))
+    require_operators_of(symbol_file)
     try:
         return SymbolBlock.imports(symbol_file, list(input_names), params_file, ctx=ctx)
     except (AssertionError, mx.base.MXNetError, ValueError) as err:

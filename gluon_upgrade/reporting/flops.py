@@ -11,7 +11,7 @@ from typing import Dict, Sequence
 import mxnet as mx
 import numpy as np
 
-from ..selection.layers import CONVOLUTION, DECONVOLUTION, GRAPH_OPS, MODULATED, parse_graph_node
+from ..selection.layers import CONVOLUTION, DECONVOLUTION, GRAPH_OPS, MODULATED, PADDED_MARK, parse_graph_node
 
 SAMPLING_MACS = 4
 """Multiply-accumulates per bilinearly sampled value (four neighbours, four weights)."""
@@ -51,7 +51,7 @@ def count_macs(net: mx.gluon.HybridBlock, input_shape: Sequence[int]) -> Dict[st
         if node["op"] == "FullyConnected":
             counts["dense"] += int(np.prod(shape_of(node["inputs"][1])))
             continue
-        # Standard and deformable convolutions, MXNet's operators and impl="sampled" composites alike.
+        # Standard and deformable convolutions, MXNet's operators and the sampled and fast composites alike.
         info = parse_graph_node(node, nodes)
         if info is None or info["kind"] == DECONVOLUTION:
             continue
@@ -60,7 +60,9 @@ def count_macs(net: mx.gluon.HybridBlock, input_shape: Sequence[int]) -> Dict[st
         positions = int(np.prod(shapes[node["name"] + "_output"][2:]))
         product = int(np.prod(weight)) * positions
         if info["kind"] == CONVOLUTION:
-            counts["convolution"] += product
+            # An offset branch padded with zero filters (impl="fast") counts its real filters only.
+            real = int(node.get("attrs", {}).get(PADDED_MARK, weight[0]))
+            counts["convolution"] += product // weight[0] * real
             continue
         counts["deformable"] += product
         samples = weight[1] * info["groups"] * int(np.prod(weight[2:])) * positions

@@ -85,10 +85,13 @@ def layer_offsets(net: mx.gluon.HybridBlock, x: mx.nd.NDArray) -> List[LayerOffs
         if node["op"] in DEFORMABLE_OPS:
             data, offset = list(internals[node["name"] + "_output"].get_children())[:2]
         else:
-            # impl="sampled" in a graph: the marked convolution names its offset branch.
-            offset = internals[json.loads(node["attrs"][SAMPLED_MARK])["offset"] + "_output"]
-            data = offset.get_children()[0]
-        # The v2 offset branch of impl="sampled" also predicts the masks, after the 2*k*k shifts per group.
+            # impl="sampled" or "fast" in a graph: the marked convolution names its offset branch, which "fast"
+            # computes as a padded convolution, sliced.
+            branch = json.loads(node["attrs"][SAMPLED_MARK])["offset"]
+            offset = internals[branch + "_output"]
+            padded = branch + "_padded_output"
+            data = (internals[padded] if padded in internals.list_outputs() else offset).get_children()[0]
+        # The v2 offset branch of a composite also predicts the masks, after the 2*k*k shifts per group.
         with_masks = node["op"] not in DEFORMABLE_OPS and info["kind"] == MODULATED
         heads += [data, offset]
         geometry.append((node["name"], info["kernel"], info["stride"], info["padding"], info["dilation"],

@@ -24,7 +24,11 @@ DEFORMABLE_OPS = ("_contrib_DeformableConvolution", "_contrib_ModulatedDeformabl
 """Graph operators of MXNet's deformable convolutions (v1, v2); the offsets are their second input."""
 SAMPLED_MARK = "__deformable__"
 """Attribute of the last ``Convolution`` of a deformable layer composed of differentiable operators
-(``impl="sampled"`` in a graph): the layer's description as JSON (version, weight, offset node, geometry)."""
+(``impl="sampled"`` or ``"fast"`` in a graph): the layer's description as JSON (version, implementation, weight,
+offset node, geometry)."""
+PADDED_MARK = "__offset_filters__"
+"""Attribute of an offset-branch ``Convolution`` run with zero filters added (``impl="fast"``): its real filter
+count, so that counts of arithmetic leave the padding out."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ predicts ``2*k*k*deformable_groups`` offsets (v1) or ``3*k*k*deformable_groups``
 zero-initialised, so the deformable layer computes exactly what the convolution did. MXNet's v2 mask is
 ``2*sigmoid(.)``: 1 at zero init, which keeps v2 exact too.
 """
+import warnings
 from typing import Sequence
 
 import mxnet as mx
@@ -13,14 +14,21 @@ from mxnet.gluon.contrib.cnn import DeformableConvolution, ModulatedDeformableCo
 
 from ..errors import UpgradeError
 from ..selection.layers import ConvLayer, param_shape
+from ..ops import load_fast_operator
+from .fast import FastDeformableConvolution, FastModulatedDeformableConvolution
 from .sampled import SampledDeformableConvolution, SampledModulatedDeformableConvolution
 
 VERSIONS = (1, 2)
 BLOCKS = {("mxnet", 1): DeformableConvolution, ("mxnet", 2): ModulatedDeformableConvolution,
-          ("sampled", 1): SampledDeformableConvolution, ("sampled", 2): SampledModulatedDeformableConvolution}
-"""The deformable block per implementation and version: MXNet's operators, or the composition of
-differentiable operators in ``sampled`` (same parameters; its v2 trains on CPU)."""
-IMPLEMENTATIONS = ("mxnet", "sampled")
+          ("sampled", 1): SampledDeformableConvolution, ("sampled", 2): SampledModulatedDeformableConvolution,
+          ("fast", 1): FastDeformableConvolution, ("fast", 2): FastModulatedDeformableConvolution}
+"""The deformable block per implementation and version: MXNet's operators, the composition of differentiable
+operators in ``sampled`` (its v2 trains on CPU), or the compiled sampling plus a convolution in ``fast`` (both
+versions train on CPU). All have the same parameters."""
+IMPLEMENTATIONS = ("mxnet", "sampled", "fast")
+FALLBACK = {1: "mxnet", 2: "sampled"}
+"""What ``impl="fast"`` becomes where its operator cannot be built: the exact implementation that trains on CPU."""
+_warned = []
 
 
 def check_version(version: int, deformable_groups: int, impl: str = "mxnet") -> None:
@@ -33,6 +41,21 @@ def check_version(version: int, deformable_groups: int, impl: str = "mxnet") -> 
         raise UpgradeError("deformable_groups must be >= 1, got {!r}".format(deformable_groups))
     if impl not in IMPLEMENTATIONS:
         raise UpgradeError("impl must be one of {}, got {!r}".format(", ".join(IMPLEMENTATIONS), impl))
+
+
+def resolve_impl(impl: str, version: int) -> str:
+    """The implementation that runs: ``impl``, except that ``"fast"`` becomes ``FALLBACK[version]`` where its
+    compiled operator cannot be built or loaded, with one warning per process saying why."""
+    if impl != "fast":
+        return impl
+    problem = load_fast_operator()
+    if problem is None:
+        return impl
+    if not _warned:
+        _warned.append(problem)
+        warnings.warn("impl='fast' is unavailable ({}); using MXNet's operator for DCN v1 and impl='sampled' for "
+                      "v2 instead (exact, slower)".format(problem), RuntimeWarning, stacklevel=3)
+    return FALLBACK[version]
 
 
 def offset_channels(kernel: Sequence[int], version: int, deformable_groups: int) -> int:
@@ -52,8 +75,8 @@ def check_channels(layer: ConvLayer, deformable_groups: int) -> None:
 
 def deformable_block(conv: nn.conv_layers._Conv, layer: ConvLayer, version: int,
                      deformable_groups: int, impl: str = "mxnet") -> HybridBlock:
-    """A ``DeformableConvolution`` (v1) or ``ModulatedDeformableConvolution`` (v2) equal to ``conv``, MXNet's
-    or (``impl="sampled"``) the same block computed from differentiable operators.
+    """A ``DeformableConvolution`` (v1) or ``ModulatedDeformableConvolution`` (v2) equal to ``conv``: MXNet's
+    block, or (``impl="sampled"`` or ``"fast"``) the same block computed another way (``BLOCKS``).
 
     The main weight and bias are copies of ``conv``'s (same values, contexts, dtype, ``grad_req``,
     ``lr_mult``, ``wd_mult``); the offset branch is zero. The block keeps ``conv``'s prefix, so its

@@ -1,5 +1,6 @@
 """Rewrite a symbol graph: ``Convolution`` nodes become offset ``Convolution`` + deformable convolution
-(MXNet's operator, or with ``impl="sampled"`` the composite of ``surgery.sampled``).
+(MXNet's operator, or with ``impl="sampled"`` or ``"fast"`` the composite of ``surgery.sampled`` or
+``surgery.fast``).
 
 Works on the graph's JSON so that any graph MXNet can load can be rewritten, whatever built it (a GluonCV
 ``FeatureExpander``, an exported ``*-symbol.json``). Each replacement subgraph is built with MXNet's Symbol API
@@ -16,7 +17,11 @@ import mxnet as mx
 from ..errors import UpgradeError
 from ..selection.layers import CONVOLUTION, SAMPLED_MARK, parse_graph_node
 from .deformable import offset_channels
-from .sampled import sampled_deformable_convolution
+from .fast import fast_deformable_convolution, padded_offset_convolution
+from .sampled import offset_convolution, sampled_deformable_convolution
+
+COMPOSITES = {"sampled": sampled_deformable_convolution, "fast": fast_deformable_convolution}
+"""Implementations that splice a subgraph of several operators in place of the convolution node."""
 
 Entry = List[int]  # [node index, output index, version], as MXNet's graph JSON writes node inputs
 
@@ -44,8 +49,12 @@ def _replacement(node: dict, info: dict, spec: NodeUpgrade) -> Tuple[dict, Dict[
     offset_weight, offset_bias = offset_param_names(layer)
     common = dict(kernel=kernel, stride=info["stride"], pad=info["padding"], dilate=info["dilation"])
     data = mx.sym.var("data")
-    offset = mx.sym.Convolution(data, mx.sym.var(offset_weight), mx.sym.var(offset_bias), num_filter=channels,
-                                num_group=1, no_bias=False, cudnn_off=True, name=layer + "_offset", **common)
+    shapes = {offset_weight: (channels, spec.in_channels) + tuple(kernel), offset_bias: (channels,)}
+    branch = padded_offset_convolution if spec.impl == "fast" else offset_convolution
+    # Shapes on the variables: MXNet cannot infer them backwards through the padding of impl="fast".
+    offset = branch(mx.sym, data, mx.sym.var(offset_weight, shape=shapes[offset_weight]),
+                    mx.sym.var(offset_bias, shape=shapes[offset_bias]), num_filter=channels, num_group=1,
+                    cudnn_off=True, name=layer + "_offset", **common)
     weight = mx.sym.var(info["weight_name"])
     bias = mx.sym.var("bias") if info["use_bias"] else None
     deform = dict(num_filter=info["out_channels"], num_group=info["groups"],
@@ -58,15 +67,15 @@ def _replacement(node: dict, info: dict, spec: NodeUpgrade) -> Tuple[dict, Dict[
         # MXNet's ModulatedDeformableConvolution block uses 2*sigmoid: a mask of exactly 1 at zero init.
         mask = mx.sym._internal._mul_scalar(mx.sym.sigmoid(logits, name=layer + "_mask_sigmoid"), scalar=2.0,
                                             name=layer + "_mask")
-    if spec.impl == "sampled":
+    if spec.impl in COMPOSITES:
         # Every operator of the composite is named under the layer, so that graph names stay unique.
-        with mx.name.Prefix(layer + "_sampled_"):
-            out = sampled_deformable_convolution(mx.sym, data, offset, weight, bias, mask, **deform)
+        with mx.name.Prefix("{}_{}_".format(layer, spec.impl)):
+            out = COMPOSITES[spec.impl](mx.sym, data, offset, weight, bias, mask, **deform)
         template = json.loads(out.tojson())
         head = template["nodes"][template["heads"][0][0]]
         head["name"] = node["name"]
         head.setdefault("attrs", {})[SAMPLED_MARK] = json.dumps(dict(
-            version=spec.version, weight=info["weight_name"], offset=layer + "_offset", kernel=list(kernel),
+            version=spec.version, impl=spec.impl, weight=info["weight_name"], offset=layer + "_offset", kernel=list(kernel),
             stride=list(info["stride"]), pad=list(info["padding"]), dilate=list(info["dilation"]),
             groups=info["groups"], deformable_groups=spec.deformable_groups))
     else:
@@ -76,7 +85,6 @@ def _replacement(node: dict, info: dict, spec: NodeUpgrade) -> Tuple[dict, Dict[
         out = operator(data=data, offset=offset, weight=weight, no_bias=bias is None, name=node["name"], **extra,
                        **deform)
         template = json.loads(out.tojson())
-    shapes = {offset_weight: (channels, spec.in_channels) + tuple(kernel), offset_bias: (channels,)}
     return template, shapes
 
 

@@ -7,7 +7,7 @@ from ..selection.backbone import Scope, resolve_scope
 from ..selection.layers import conv_layers
 from ..selection.spec import LayerSpec, parse_spec, select_layers
 from .blocks import clear_cached_graphs, replace_block
-from .deformable import check_version, deformable_block
+from .deformable import check_version, deformable_block, resolve_impl
 from .symbol_block import upgrade_graph_layers
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,12 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
         patterns. ``""``: the whole network. Another string: layers whose name starts with it.
     deformable_groups : int, default 1
         Offset groups (``num_deformable_group``); must divide the layer's input channels.
-    impl : {"mxnet", "sampled"}
-        MXNet's deformable operators, or the same computation composed of differentiable operators
-        (``surgery.sampled``), whose v2 trains on CPU; same parameters, so weights move between the two. In
-        a symbol graph the composite's last ``Convolution`` carries ``SAMPLED_MARK`` so the layer stays
-        recognisable.
+    impl : {"mxnet", "sampled", "fast"}
+        MXNet's deformable operators; the same computation composed of differentiable operators
+        (``surgery.sampled``), whose v2 trains on CPU; or the compiled sampling operator plus a convolution
+        (``surgery.fast``, the fastest on CPU, v1 and v2 train; where it cannot be built, a warning and
+        ``deformable.FALLBACK``). Same parameters, so weights move between them. In a symbol graph the
+        composite's last ``Convolution`` carries ``SAMPLED_MARK`` so the layer stays recognisable.
 
     Returns
     -------
@@ -62,6 +63,7 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
     >>> net = gluon_upgrade.upgrade(net, layers="last3")
     """
     check_version(version, deformable_groups, impl)
+    impl = resolve_impl(impl, version)
     inventory = conv_layers(net)
     if scope == "auto" and parse_spec(layers)[0] != "last":
         scope = ""

@@ -72,33 +72,40 @@ def sampled_deformable_convolution(F, data, offset, weight, bias=None, mask=None
     return F.Convolution(columns, flat, bias, **args)
 
 
+def offset_convolution(F, x, weight, bias=None, **kwargs):
+    """The offset branch: a ``Convolution`` with the block's offset arguments."""
+    if bias is None:
+        return F.Convolution(x, weight, **kwargs)
+    return F.Convolution(x, weight, bias, **kwargs)
+
+
 class SampledDeformableConvolution(DeformableConvolution):
-    """MXNet's ``DeformableConvolution`` block, same parameters and names, computed by
-    ``sampled_deformable_convolution``."""
+    """MXNet's ``DeformableConvolution`` block, same parameters and names: the offset branch by ``offsets``,
+    the layer by ``compute`` (``sampled_deformable_convolution``)."""
+
+    offsets = staticmethod(offset_convolution)
+    compute = staticmethod(sampled_deformable_convolution)
 
     def hybrid_forward(self, F, x, offset_weight, deformable_conv_weight, offset_bias=None,
                        deformable_conv_bias=None):
-        offset = _offsets(F, x, offset_weight, offset_bias, self._kwargs_offset)
-        out = sampled_deformable_convolution(F, x, offset, deformable_conv_weight, deformable_conv_bias,
-                                             **self._kwargs_deformable_conv)
+        offset = self.offsets(F, x, offset_weight, offset_bias, **self._kwargs_offset)
+        out = self.compute(F, x, offset, deformable_conv_weight, deformable_conv_bias,
+                           **self._kwargs_deformable_conv)
         return self.act(out) if self.act else out
 
 
 class SampledModulatedDeformableConvolution(ModulatedDeformableConvolution):
     """MXNet's ``ModulatedDeformableConvolution`` block (mask ``2*sigmoid``), same parameters and names,
-    computed by ``sampled_deformable_convolution``; its backward runs on CPU."""
+    computed by ``offsets`` and ``compute`` (``sampled_deformable_convolution``); its backward runs on CPU."""
+
+    offsets = staticmethod(offset_convolution)
+    compute = staticmethod(sampled_deformable_convolution)
 
     def hybrid_forward(self, F, x, offset_weight, deformable_conv_weight, offset_bias=None,
                        deformable_conv_bias=None):
-        offset = _offsets(F, x, offset_weight, offset_bias, self._kwargs_offset)
+        offset = self.offsets(F, x, offset_weight, offset_bias, **self._kwargs_offset)
         shifts = F.slice_axis(offset, axis=1, begin=0, end=self.offset_split_index)
         mask = F.sigmoid(F.slice_axis(offset, axis=1, begin=self.offset_split_index, end=None)) * 2
-        out = sampled_deformable_convolution(F, x, shifts, deformable_conv_weight, deformable_conv_bias, mask,
-                                             **self._kwargs_deformable_conv)
+        out = self.compute(F, x, shifts, deformable_conv_weight, deformable_conv_bias, mask,
+                           **self._kwargs_deformable_conv)
         return self.act(out) if self.act else out
-
-
-def _offsets(F, x, weight, bias, kwargs):
-    if bias is None:
-        return F.Convolution(x, weight, **kwargs)
-    return F.Convolution(x, weight, bias, **kwargs)

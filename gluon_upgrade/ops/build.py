@@ -1,0 +1,102 @@
+"""Compile ``deform_sample.cc`` against the MXNet wheel's extension interface and register it with MXNet.
+
+MXNet 1.9.1 ships ``include/mxnet/lib_api.h`` and ``src/lib_api.cc``; ``mx.library.load`` registers the
+operators of a library built from them. The library is built once per source, MXNet version and compiler, into
+``gluon_upgrade/ops/_build/`` (or ``~/.cache/gluon_upgrade`` where the package is read-only), with
+``-march=native``: it is built on the machine that runs it. ``GLUON_UPGRADE_CXX`` names the compiler (default
+``$CXX``, else ``g++``).
+
+``scripts/build_ops.py`` builds it ahead of time (``make venv`` runs it).
+"""
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+import mxnet as mx
+
+FAST_OPERATOR = "gu_deform_sample"
+"""The registered operator's name (``mx.nd.gu_deform_sample``, ``mx.sym.gu_deform_sample``)."""
+SOURCE = Path(__file__).with_name("deform_sample.cc")
+FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17")
+
+_state = {"loaded": False, "error": None}
+
+
+def compiler() -> str:
+    """The C++ compiler command: ``GLUON_UPGRADE_CXX``, else ``CXX``, else ``g++``."""
+    return os.environ.get("GLUON_UPGRADE_CXX") or os.environ.get("CXX") or "g++"
+
+
+def _mxnet_sources() -> List[Path]:
+    root = Path(mx.__file__).parent
+    return [root / "src" / "lib_api.cc", root / "include"]
+
+
+def library_path() -> Path:
+    """Where the library for this source, MXNet version, compiler and flags is (or will be) built."""
+    lib_api, _ = _mxnet_sources()
+    digest = hashlib.sha1()
+    for part in (SOURCE.read_bytes(), lib_api.read_bytes(), mx.__version__.encode(), compiler().encode(),
+                 " ".join(FLAGS).encode()):
+        digest.update(part)
+    name = "libgu_deform_sample-{}.so".format(digest.hexdigest()[:12])
+    folder = Path(__file__).with_name("_build")
+    if not os.access(folder if folder.exists() else folder.parent, os.W_OK):
+        folder = Path.home() / ".cache" / "gluon_upgrade"
+    return folder / name
+
+
+def build() -> Path:
+    """Compile the library unless it is already built; return its path.
+
+    Raises
+    ------
+    RuntimeError
+        No compiler, or the compilation failed (the message holds the compiler's last lines).
+    """
+    target = library_path()
+    if target.exists():
+        return target
+    lib_api, include = _mxnet_sources()
+    if not lib_api.exists():
+        raise RuntimeError("the MXNet wheel has no {}".format(lib_api))
+    command = compiler()
+    if shutil.which(command) is None:
+        raise RuntimeError("no C++ compiler ({!r} not found; set GLUON_UPGRADE_CXX or CXX)".format(command))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Compile to a temporary name, then rename: concurrent processes never load a half-written library.
+    handle, partial = tempfile.mkstemp(suffix=".so", dir=str(target.parent))
+    os.close(handle)
+    try:
+        result = subprocess.run([command, *FLAGS, str(SOURCE), str(lib_api), "-I", str(include), "-o", partial],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+            raise RuntimeError("{} failed on {}:\n{}".format(command, SOURCE.name, tail))
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    return target
+
+
+def load_fast_operator() -> Optional[str]:
+    """Build (if needed) and register ``gu_deform_sample`` with MXNet, once per process.
+
+    Returns
+    -------
+    str or None
+        None when the operator is registered, else why it cannot be (no compiler, a failed build, a library
+        MXNet refuses).
+    """
+    if not _state["loaded"] and _state["error"] is None:
+        try:
+            mx.library.load(str(build().resolve()), False)
+            _state["loaded"] = True
+        except (RuntimeError, OSError, mx.base.MXNetError) as error:
+            _state["error"] = str(error).strip() or type(error).__name__
+    return _state["error"]

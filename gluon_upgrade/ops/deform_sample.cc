@@ -183,6 +183,28 @@ Samples<T> locate(const T* offset, const T* mask, const Geometry& geo, const Sha
   return at;
 }
 
+// One channel plane's view of `Samples`: its image and group's corners and fractions, and the plane copied into
+// `padded` (one extra zero at the end, where outside corners point).
+template <typename T>
+struct Channel {
+  const int32_t *i0, *i1, *i2, *i3;
+  const T *ly, *lx, *m, *x;
+  int64_t base;  // the (image, group) offset into `Samples`
+  Channel(const Samples<T>& at, const Shapes& s, const Geometry& geo, int64_t nc, const T* data,
+          std::vector<T>* padded) {
+    base = ((nc / s.c) * geo.groups + (nc % s.c) / (s.c / geo.groups)) * s.grid;
+    i0 = &at.index[0][base];
+    i1 = &at.index[1][base];
+    i2 = &at.index[2][base];
+    i3 = &at.index[3][base];
+    ly = &at.ly[base];
+    lx = &at.lx[base];
+    m = &at.mask[base];
+    std::copy(data + nc * s.plane(), data + (nc + 1) * s.plane(), padded->begin());
+    x = padded->data();
+  }
+};
+
 template <typename T>
 void forward_typed(const Geometry& geo, std::vector<MXTensor>* inputs, MXTensor* output) {
   const bool modulated = inputs->size() == 3;
@@ -190,18 +212,14 @@ void forward_typed(const Geometry& geo, std::vector<MXTensor>* inputs, MXTensor*
   const T* data = inputs->at(0).data<T>();
   T* out = output->data<T>();
   const Samples<T> at = locate<T>(inputs->at(1).data<T>(), modulated ? inputs->at(2).data<T>() : nullptr, geo, s);
-  const int64_t per_group = s.c / geo.groups;
 #pragma omp parallel num_threads(thread_count())
   {
     std::vector<T> padded(s.plane() + 1, T(0));
 #pragma omp for
     for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
-      const int64_t base = ((nc / s.c) * geo.groups + (nc % s.c) / per_group) * s.grid;
-      const int32_t *i0 = &at.index[0][base], *i1 = &at.index[1][base], *i2 = &at.index[2][base],
-                    *i3 = &at.index[3][base];
-      const T *ly = &at.ly[base], *lx = &at.lx[base], *m = &at.mask[base];
-      std::copy(data + nc * s.plane(), data + (nc + 1) * s.plane(), padded.begin());
-      const T* x = padded.data();
+      const Channel<T> c(at, s, geo, nc, data, &padded);
+      const int32_t *i0 = c.i0, *i1 = c.i1, *i2 = c.i2, *i3 = c.i3;
+      const T *ly = c.ly, *lx = c.lx, *m = c.m, *x = c.x;
       T* o = out + nc * s.grid;
 #pragma omp simd
       for (int64_t e = 0; e < s.grid; ++e) {
@@ -222,7 +240,7 @@ void backward_typed(const Geometry& geo, std::vector<MXTensor>* inputs, std::vec
   const T* data = inputs->at(1).data<T>();
   const Samples<T> at = locate<T>(inputs->at(2).data<T>(), modulated ? inputs->at(3).data<T>() : nullptr, geo, s);
   T* d_data = outputs->at(0).data<T>();
-  const int64_t per_group = s.c / geo.groups, taps = geo.kh * geo.kw, plane = s.out_h * s.out_w;
+  const int64_t taps = geo.kh * geo.kw, plane = s.out_h * s.out_w;
   const int64_t grid_w = s.out_w * geo.kw, span = s.n * geo.groups * s.grid;
   const int threads = thread_count();
   // Per thread, sums over channels of the head times d(sample)/dy, d(sample)/dx and the unmasked sample.
@@ -235,14 +253,11 @@ void backward_typed(const Geometry& geo, std::vector<MXTensor>* inputs, std::vec
     std::vector<T> padded(s.plane() + 1, T(0)), weighted(s.grid), grad(s.plane() + 1);
 #pragma omp for
     for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
-      const int64_t base = ((nc / s.c) * geo.groups + (nc % s.c) / per_group) * s.grid;
-      const int32_t *i0 = &at.index[0][base], *i1 = &at.index[1][base], *i2 = &at.index[2][base],
-                    *i3 = &at.index[3][base];
-      const T *ly = &at.ly[base], *lx = &at.lx[base], *m = &at.mask[base];
-      std::copy(data + nc * s.plane(), data + (nc + 1) * s.plane(), padded.begin());
-      const T* x = padded.data();
+      const Channel<T> c(at, s, geo, nc, data, &padded);
+      const int32_t *i0 = c.i0, *i1 = c.i1, *i2 = c.i2, *i3 = c.i3;
+      const T *ly = c.ly, *lx = c.lx, *m = c.m, *x = c.x;
       const T* h = head + nc * s.grid;
-      T *gy = sum_y + base, *gx = sum_x + base, *gv = sum_v + base;
+      T *gy = sum_y + c.base, *gx = sum_x + c.base, *gv = sum_v + c.base;
       T* hm = weighted.data();
 #pragma omp simd
       for (int64_t e = 0; e < s.grid; ++e) {

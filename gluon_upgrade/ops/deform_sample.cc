@@ -16,10 +16,11 @@
  *   v2 (mask input):    a sample counts for -1 < y < H and -1 < x < W; corners outside the image read zero.
  * The backward is the exact derivative of this forward, which is what MXNet's CPU backward computes.
  *
- * Geometry (4 corner indices and bilinear weights per tap and output position) is computed once per image and
- * deformable group; the per-channel loops then read a channel plane that stays in cache and write contiguously.
+ * Geometry (4 corner indices and the fractions per tap and output position) is computed once per image and
+ * deformable group; the sampling then runs over blocks of channels of a channel-last copy of the input.
  */
 #include <omp.h>
+#include <xmmintrin.h>
 
 #include <algorithm>
 #include <cmath>
@@ -120,11 +121,11 @@ Shapes shapes_of(const MXTensor& data, const MXTensor& offset, const Geometry& g
   return s;
 }
 
-// Where tap-grid element e of every (image, deformable group) samples: the plane indices of its 4 corners and the
-// fractional parts (ly, lx) of the position, plus v2's mask. Channel planes are read through a copy with one extra
-// zero at index h*w: a corner outside the image points there, so the bilinear weights need no validity test.
-// Under v1's clamp the two corners along that axis coincide and the fraction is 0, so the derivative along it,
-// (v_high - v_low), vanishes as MXNet's does.
+// Where tap-grid element e of every (image, deformable group) samples: the pixel indices of its 4 corners and the
+// fractional parts (ly, lx) of the position, plus v2's mask. A corner outside the image points at pixel h*w, a
+// zero row of the channel-last input (below), so the bilinear weights need no validity test. Under v1's clamp the
+// two corners along that axis coincide and the fraction is 0, so the derivative along it, (v_high - v_low),
+// vanishes as MXNet's does.
 template <typename T>
 struct Samples {
   std::vector<int32_t> index[4];
@@ -183,50 +184,103 @@ Samples<T> locate(const T* offset, const T* mask, const Geometry& geo, const Sha
   return at;
 }
 
-// One channel plane's view of `Samples`: its image and group's corners and fractions, and the plane copied into
-// `padded` (one extra zero at the end, where outside corners point).
+// The kernels work channel-last: a group's input is transposed to (pixel, channel), with one zero row at pixel
+// h*w where outside corners point, so that each sample reads 4 contiguous runs of channels and every arithmetic
+// loop runs over channels, vectorised without gathers. Samples are taken for blocks of kBlock elements and kBlock
+// channels at a time and transposed through a small tile on the way out (forward) or in (the head gradient).
+constexpr int64_t kBlock = 16;
+
+// dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols (at most kBlock each). Full blocks take
+// 4x4 SSE transposes: the compiler's own code for this gathers and is the sampling's slowest part.
 template <typename T>
-struct Channel {
-  const int32_t *i0, *i1, *i2, *i3;
-  const T *ly, *lx, *m, *x;
-  int64_t base;  // the (image, group) offset into `Samples`
-  Channel(const Samples<T>& at, const Shapes& s, const Geometry& geo, int64_t nc, const T* data,
-          std::vector<T>* padded) {
-    base = ((nc / s.c) * geo.groups + (nc % s.c) / (s.c / geo.groups)) * s.grid;
-    i0 = &at.index[0][base];
-    i1 = &at.index[1][base];
-    i2 = &at.index[2][base];
-    i3 = &at.index[3][base];
-    ly = &at.ly[base];
-    lx = &at.lx[base];
-    m = &at.mask[base];
-    std::copy(data + nc * s.plane(), data + (nc + 1) * s.plane(), padded->begin());
-    x = padded->data();
+inline void transpose_block(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t rows,
+                            int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
+}
+
+template <>
+inline void transpose_block<float>(const float* src, int64_t src_stride, float* dst, int64_t dst_stride,
+                                   int64_t rows, int64_t cols) {
+  if (rows != kBlock || cols != kBlock) {
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
+    return;
   }
+  for (int64_t i = 0; i < kBlock; i += 4) {
+    for (int64_t j = 0; j < kBlock; j += 4) {
+      __m128 r0 = _mm_loadu_ps(src + (i + 0) * src_stride + j), r1 = _mm_loadu_ps(src + (i + 1) * src_stride + j);
+      __m128 r2 = _mm_loadu_ps(src + (i + 2) * src_stride + j), r3 = _mm_loadu_ps(src + (i + 3) * src_stride + j);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(dst + (j + 0) * dst_stride + i, r0);
+      _mm_storeu_ps(dst + (j + 1) * dst_stride + i, r1);
+      _mm_storeu_ps(dst + (j + 2) * dst_stride + i, r2);
+      _mm_storeu_ps(dst + (j + 3) * dst_stride + i, r3);
+    }
+  }
+}
+
+template <typename T>
+std::vector<T> channels_last(const T* data, const Shapes& s, const Geometry& geo) {
+  const int64_t per_group = s.c / geo.groups, rows = s.plane() + 1;
+  std::vector<T> out(static_cast<size_t>(s.n * geo.groups * rows * per_group), T(0));
+  const int64_t blocks = (per_group + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(thread_count())
+  for (int64_t job = 0; job < s.n * geo.groups * blocks; ++job) {
+    const int64_t ng = job / blocks, c0 = (job % blocks) * kBlock, width = std::min(kBlock, per_group - c0);
+    const T* planes = data + (ng * per_group + c0) * s.plane();
+    T* target = out.data() + ng * rows * per_group + c0;
+    for (int64_t q0 = 0; q0 < s.plane(); q0 += kBlock) {
+      transpose_block(planes + q0, s.plane(), target + q0 * per_group, per_group, width,
+                      std::min(kBlock, s.plane() - q0));
+    }
+  }
+  return out;
+}
+
+// A unit of work: one image and deformable group, and a block of at most kBlock of its channels.
+struct Job {
+  int64_t ng, c0, width;
 };
+
+std::vector<Job> jobs_of(const Shapes& s, const Geometry& geo) {
+  const int64_t per_group = s.c / geo.groups;
+  std::vector<Job> jobs;
+  for (int64_t ng = 0; ng < s.n * geo.groups; ++ng)
+    for (int64_t c0 = 0; c0 < per_group; c0 += kBlock) jobs.push_back({ng, c0, std::min(kBlock, per_group - c0)});
+  return jobs;
+}
 
 template <typename T>
 void forward_typed(const Geometry& geo, std::vector<MXTensor>* inputs, MXTensor* output) {
   const bool modulated = inputs->size() == 3;
   const Shapes s = shapes_of(inputs->at(0), inputs->at(1), geo);
-  const T* data = inputs->at(0).data<T>();
   T* out = output->data<T>();
   const Samples<T> at = locate<T>(inputs->at(1).data<T>(), modulated ? inputs->at(2).data<T>() : nullptr, geo, s);
-#pragma omp parallel num_threads(thread_count())
-  {
-    std::vector<T> padded(s.plane() + 1, T(0));
-#pragma omp for
-    for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
-      const Channel<T> c(at, s, geo, nc, data, &padded);
-      const int32_t *i0 = c.i0, *i1 = c.i1, *i2 = c.i2, *i3 = c.i3;
-      const T *ly = c.ly, *lx = c.lx, *m = c.m, *x = c.x;
-      T* o = out + nc * s.grid;
+  const std::vector<T> xt = channels_last(inputs->at(0).data<T>(), s, geo);
+  const std::vector<Job> jobs = jobs_of(s, geo);
+  const int64_t per_group = s.c / geo.groups, rows = s.plane() + 1;
+#pragma omp parallel for num_threads(thread_count()) schedule(dynamic)
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const Job job = jobs[j];
+    const int64_t base = job.ng * s.grid, width = job.width;
+    const T* x = xt.data() + job.ng * rows * per_group + job.c0;
+    // The first output channel of the block: image ng / groups, channel (ng % groups) * per_group + c0.
+    T* o = out + ((job.ng / geo.groups) * s.c + (job.ng % geo.groups) * per_group + job.c0) * s.grid;
+    T tile[kBlock * kBlock];
+    for (int64_t e0 = 0; e0 < s.grid; e0 += kBlock) {
+      const int64_t count = std::min(kBlock, s.grid - e0);
+      for (int64_t k = 0; k < count; ++k) {
+        const int64_t e = base + e0 + k;
+        const T ly = at.ly[e], lx = at.lx[e], m = at.mask[e];
+        const T w0 = m * (1 - ly) * (1 - lx), w1 = m * (1 - ly) * lx, w2 = m * ly * (1 - lx), w3 = m * ly * lx;
+        const T *p0 = x + at.index[0][e] * per_group, *p1 = x + at.index[1][e] * per_group,
+                *p2 = x + at.index[2][e] * per_group, *p3 = x + at.index[3][e] * per_group;
+        T* row = tile + k * kBlock;
 #pragma omp simd
-      for (int64_t e = 0; e < s.grid; ++e) {
-        const T top = x[i0[e]] + lx[e] * (x[i1[e]] - x[i0[e]]);
-        const T bottom = x[i2[e]] + lx[e] * (x[i3[e]] - x[i2[e]]);
-        o[e] = m[e] * (top + ly[e] * (bottom - top));
+        for (int64_t c = 0; c < width; ++c) row[c] = w0 * p0[c] + w1 * p1[c] + w2 * p2[c] + w3 * p3[c];
       }
+      transpose_block(tile, kBlock, o + e0, s.grid, count, width);
     }
   }
 }
@@ -237,49 +291,75 @@ void backward_typed(const Geometry& geo, std::vector<MXTensor>* inputs, std::vec
   const bool modulated = outputs->size() == 3;
   const Shapes s = shapes_of(inputs->at(1), inputs->at(2), geo);
   const T* head = inputs->at(0).data<T>();
-  const T* data = inputs->at(1).data<T>();
   const Samples<T> at = locate<T>(inputs->at(2).data<T>(), modulated ? inputs->at(3).data<T>() : nullptr, geo, s);
+  const std::vector<T> xt = channels_last(inputs->at(1).data<T>(), s, geo);
+  const std::vector<Job> jobs = jobs_of(s, geo);
   T* d_data = outputs->at(0).data<T>();
+  const int64_t per_group = s.c / geo.groups, rows = s.plane() + 1;
   const int64_t taps = geo.kh * geo.kw, plane = s.out_h * s.out_w;
   const int64_t grid_w = s.out_w * geo.kw, span = s.n * geo.groups * s.grid;
   const int threads = thread_count();
   // Per thread, sums over channels of the head times d(sample)/dy, d(sample)/dx and the unmasked sample.
   std::vector<T> sums(static_cast<size_t>(threads) * 3 * span, T(0));
-#pragma omp parallel num_threads(thread_count())
+#pragma omp parallel num_threads(threads)
   {
     T* sum_y = sums.data() + static_cast<size_t>(omp_get_thread_num()) * 3 * span;
     T* sum_x = sum_y + span;
     T* sum_v = sum_x + span;
-    std::vector<T> padded(s.plane() + 1, T(0)), weighted(s.grid), grad(s.plane() + 1);
-#pragma omp for
-    for (int64_t nc = 0; nc < s.n * s.c; ++nc) {
-      const Channel<T> c(at, s, geo, nc, data, &padded);
-      const int32_t *i0 = c.i0, *i1 = c.i1, *i2 = c.i2, *i3 = c.i3;
-      const T *ly = c.ly, *lx = c.lx, *m = c.m, *x = c.x;
-      const T* h = head + nc * s.grid;
-      T *gy = sum_y + c.base, *gx = sum_x + c.base, *gv = sum_v + c.base;
-      T* hm = weighted.data();
-#pragma omp simd
-      for (int64_t e = 0; e < s.grid; ++e) {
-        const T v0 = x[i0[e]], v1 = x[i1[e]], v2 = x[i2[e]], v3 = x[i3[e]], he = h[e];
-        const T top = v0 + lx[e] * (v1 - v0), bottom = v2 + lx[e] * (v3 - v2);
-        gy[e] += he * (bottom - top);
-        gx[e] += he * ((v1 - v0) + ly[e] * ((v3 - v2) - (v1 - v0)));
-        gv[e] += he * (top + ly[e] * (bottom - top));
-        hm[e] = he * m[e];
-      }
-      T* g = grad.data();
+    std::vector<T> grad(static_cast<size_t>(rows * kBlock));  // the block's data gradient, channel-last
+    T tile[kBlock * kBlock];
+#pragma omp for schedule(dynamic)
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      const Job job = jobs[j];
+      const int64_t base = job.ng * s.grid, width = job.width;
+      const T* x = xt.data() + job.ng * rows * per_group + job.c0;
+      const int64_t first = ((job.ng / geo.groups) * s.c + (job.ng % geo.groups) * per_group + job.c0);
+      const T* h = head + first * s.grid;
       std::fill(grad.begin(), grad.end(), T(0));
-      for (int64_t e = 0; e < s.grid; ++e) g[i0[e]] += (1 - ly[e]) * (1 - lx[e]) * hm[e];
-      for (int64_t e = 0; e < s.grid; ++e) g[i1[e]] += (1 - ly[e]) * lx[e] * hm[e];
-      for (int64_t e = 0; e < s.grid; ++e) g[i2[e]] += ly[e] * (1 - lx[e]) * hm[e];
-      for (int64_t e = 0; e < s.grid; ++e) g[i3[e]] += ly[e] * lx[e] * hm[e];
-      std::copy(grad.begin(), grad.end() - 1, d_data + nc * s.plane());
+      for (int64_t e0 = 0; e0 < s.grid; e0 += kBlock) {
+        const int64_t count = std::min(kBlock, s.grid - e0);
+        transpose_block(h + e0, s.grid, tile, kBlock, width, count);
+        for (int64_t k = 0; k < count; ++k) {
+          const int64_t e = base + e0 + k;
+          const T ly = at.ly[e], lx = at.lx[e], m = at.mask[e];
+          const int64_t q0 = at.index[0][e], q1 = at.index[1][e], q2 = at.index[2][e], q3 = at.index[3][e];
+          const T *p0 = x + q0 * per_group, *p1 = x + q1 * per_group, *p2 = x + q2 * per_group,
+                  *p3 = x + q3 * per_group;
+          const T* hv = tile + k * kBlock;
+          T gy = 0, gx = 0, gv = 0;
+#pragma omp simd reduction(+ : gy, gx, gv)
+          for (int64_t c = 0; c < width; ++c) {
+            const T top = p0[c] + lx * (p1[c] - p0[c]), bottom = p2[c] + lx * (p3[c] - p2[c]);
+            gy += hv[c] * (bottom - top);
+            gx += hv[c] * ((p1[c] - p0[c]) + ly * ((p3[c] - p2[c]) - (p1[c] - p0[c])));
+            gv += hv[c] * (top + ly * (bottom - top));
+          }
+          sum_y[e] += gy;
+          sum_x[e] += gx;
+          sum_v[e] += gv;
+          const T a0 = m * (1 - ly) * (1 - lx), a1 = m * (1 - ly) * lx, a2 = m * ly * (1 - lx), a3 = m * ly * lx;
+          T *g0 = grad.data() + q0 * kBlock, *g1 = grad.data() + q1 * kBlock, *g2 = grad.data() + q2 * kBlock,
+            *g3 = grad.data() + q3 * kBlock;
+          // One corner at a time: corners may coincide (v1's clamp, the zero row).
+#pragma omp simd
+          for (int64_t c = 0; c < width; ++c) g0[c] += a0 * hv[c];
+#pragma omp simd
+          for (int64_t c = 0; c < width; ++c) g1[c] += a1 * hv[c];
+#pragma omp simd
+          for (int64_t c = 0; c < width; ++c) g2[c] += a2 * hv[c];
+#pragma omp simd
+          for (int64_t c = 0; c < width; ++c) g3[c] += a3 * hv[c];
+        }
+      }
+      T* dx = d_data + first * s.plane();
+      for (int64_t q0 = 0; q0 < s.plane(); q0 += kBlock)
+        transpose_block(grad.data() + q0 * kBlock, kBlock, dx + q0, s.plane(), std::min(kBlock, s.plane() - q0),
+                        width);
     }
   }
   T* d_offset = outputs->at(1).data<T>();
   T* d_mask = modulated ? outputs->at(2).data<T>() : nullptr;
-#pragma omp parallel for collapse(2) num_threads(thread_count())
+#pragma omp parallel for collapse(2) num_threads(threads)
   for (int64_t ng = 0; ng < s.n * geo.groups; ++ng) {
     for (int64_t t = 0; t < taps; ++t) {
       const int64_t a = t / geo.kw, b = t % geo.kw;

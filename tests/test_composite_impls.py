@@ -20,6 +20,7 @@ from gluon_upgrade.deploy.symbol import save_network
 from gluon_upgrade.reporting.flops import count_macs
 from gluon_upgrade.reporting.offsets import layer_offsets
 from gluon_upgrade.surgery.deformable import BLOCKS
+from gluon_upgrade.surgery.fast import padded_offset_convolution
 from gluon_upgrade.surgery.graph import COMPOSITES
 
 IMPLS = sorted(COMPOSITES)
@@ -210,3 +211,81 @@ def test_without_a_compiler_fast_falls_back_to_exact_implementations_with_one_wa
     warnings = [line for line in result.stderr.splitlines() if "impl='fast' is unavailable" in line]
     assert len(warnings) == 1 and "no C++ compiler" in warnings[0] and "no-such-compiler" in warnings[0], \
         result.stderr
+
+
+@pytest.mark.parametrize("filters", [18, 27, 32])
+def test_padded_offset_branch_equals_the_plain_convolution(filters):
+    """impl='fast' runs the offset branch with zero filters added up to a multiple of 16: the values and all
+    gradients must be those of the plain convolution."""
+    rng = np.random.RandomState(5)
+    x, weight, bias = (mx.nd.array(rng.randn(*shape)) for shape in ((2, 8, 6, 6), (filters, 8, 3, 3), (filters,)))
+    args = dict(num_filter=filters, kernel=(3, 3), pad=(1, 1))
+    head = mx.nd.array(rng.randn(2, filters, 6, 6))
+    ours = gradients(lambda *a: padded_offset_convolution(mx.nd, *a, **args), dict(x=x, w=weight, b=bias),
+                     ("x", "w", "b"), head)
+    theirs = gradients(lambda *a: mx.nd.Convolution(*a, **args), dict(x=x, w=weight, b=bias), ("x", "w", "b"), head)
+    for name in ("x", "w", "b"):
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-5, atol=1e-5, err_msg=name)
+    np.testing.assert_allclose(padded_offset_convolution(mx.nd, x, weight, bias, **args).asnumpy(),
+                               mx.nd.Convolution(x, weight, bias, **args).asnumpy(), rtol=1e-5, atol=1e-5)
+
+
+LOAD_SCRIPT = """
+import sys
+import mxnet as mx
+import numpy as np
+from gluon_upgrade.models.zoo import load_symbol_model
+net = load_symbol_model(sys.argv[1] + "-symbol.json", sys.argv[1] + "-0000.params", ["data"])
+out = net(mx.nd.array(np.load(sys.argv[2])))
+np.save(sys.argv[3], np.concatenate([o.asnumpy().ravel() for o in out]))
+"""
+
+
+def test_a_graph_exported_with_impl_fast_loads_in_a_fresh_process(tmp_path):
+    """The exported graph names the compiled operator: loading it in a new process registers the operator first,
+    and the outputs are the exporting network's."""
+    mx.random.seed(0)
+    net = build_network({"name": "ssd_128_resnet29_v1_demo", "data_shape": 128, "pretrained": False,
+                         "pretrained_base": False, "weights": None, "mode": "dcn_scratch",
+                         "upgrade": {"layers": "last3", "version": 1, "deformable_groups": 1, "scope": "auto",
+                                     "impl": "fast"}}, ["a", "b"], [mx.cpu()])
+    for name, param in net.collect_params().items():
+        if name.endswith("offset_weight"):
+            param.set_data(mx.nd.random.normal(scale=0.02, shape=param.shape))
+    x = np.random.RandomState(0).rand(1, 3, 128, 128).astype("float32")
+    prefix = str(tmp_path / "fast")
+    save_network(net, prefix, True, (1, 3, 128, 128))
+    assert '"gu_deform_sample"' in open(prefix + "-symbol.json").read()
+    expected = np.concatenate([o.asnumpy().ravel() for o in net(mx.nd.array(x))])
+    np.save(str(tmp_path / "x.npy"), x)
+    result = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, prefix, str(tmp_path / "x.npy"),
+                             str(tmp_path / "y.npy")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(np.load(str(tmp_path / "y.npy")), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_composite_blocks_are_seen_as_deformable_layers_by_the_reports(impl):
+    """A block tree (ResNet-18) upgraded with a composite: the offsets report and the MAC count see the three
+    deformable layers as they see MXNet's operator in the same network with the same weights."""
+    x = mx.nd.random.uniform(shape=(1, 3, 64, 64))
+    nets = {}
+    for kind in ("mxnet", impl):
+        mx.random.seed(0)
+        net = vision.resnet18_v1(classes=4)
+        net.initialize(mx.init.Xavier())
+        net(x)
+        nets[kind] = gu.upgrade(net, layers="last3", impl=kind)
+    for param in nets["mxnet"].collect_params().values():
+        if "offset" in param.name:
+            param.set_data(mx.nd.random.normal(scale=0.05, shape=param.shape))
+    source = {name.split("_", 1)[1]: param for name, param in nets["mxnet"].collect_params().items()}
+    for name, param in nets[impl].collect_params().items():  # the same layers, under another network prefix
+        param.set_data(source[name.split("_", 1)[1]].data())
+    ours, theirs = layer_offsets(nets[impl], x), layer_offsets(nets["mxnet"], x)
+    assert len(ours) == len(theirs) == 3
+    for mine, reference in zip(ours, theirs):
+        assert (mine.kernel, mine.stride, mine.input_size) == (reference.kernel, reference.stride,
+                                                                reference.input_size)
+        np.testing.assert_allclose(mine.offsets, reference.offsets, rtol=1e-5, atol=1e-5)
+    assert count_macs(nets[impl], (1, 3, 64, 64)) == count_macs(nets["mxnet"], (1, 3, 64, 64))

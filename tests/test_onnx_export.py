@@ -14,8 +14,8 @@ from onnx import TensorProto, helper
 
 import gluon_upgrade as gu
 from gluon_upgrade.deploy.export import export_network
-from gluon_upgrade.deploy.onnx_export import (before_nms, check_onnx, export_onnx, load_symbol, onnx_output_name,
-                                              run_mxnet, run_onnx)
+from gluon_upgrade.deploy.onnx_export import (before_nms, check_onnx, export_onnx, head_outputs, load_symbol,
+                                              onnx_output_name, run_mxnet, run_onnx)
 from gluon_upgrade.deploy.symbol import save_network
 from gluon_upgrade.errors import UpgradeError
 from gluon_upgrade.models.zoo import load_zoo_model
@@ -165,3 +165,22 @@ def test_script_errors_exit_2(tmp_path):
         result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
                             "--input-shape", shape, "--out", tmp_path / "o")
         assert result.returncode == 2 and "N,C,H,W" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_head_outputs_are_the_prediction_layers():
+    """The graph cut the latency benchmark times as "network alone": a classifier's last layer, YOLOv3's three
+    output convolutions, and for the demo SSD (deformable layers spliced in, impl='fast') its class and box
+    predictors on each of its three feature maps, not the deformable layers."""
+    classifier = load_zoo_model("resnet18_v1", random=True, input_shape=(1, 3, 64, 64))
+    assert head_outputs(classifier(mx.sym.var("data"))).list_outputs() == ["resnetv10_dense0_fwd_output"]
+    yolo = load_zoo_model("yolo3_darknet53_voc", random=True, input_shape=(1, 3, 128, 128))
+    names = head_outputs(mx.sym.Group(list(yolo(mx.sym.var("data"))))).list_outputs()
+    assert sorted(names) == ["yolov30_yolooutputv3{}_conv0_fwd_output".format(i) for i in range(3)]
+    ssd = load_zoo_model("ssd_128_resnet29_v1_demo", random=True, input_shape=(1, 3, 128, 128))
+    ssd = gu.upgrade(ssd, layers="last3", impl="fast")
+    cut = head_outputs(mx.sym.Group(list(ssd(mx.sym.var("data")))))
+    names = cut.list_outputs()
+    assert len(names) == 6 and all("predictor" in name for name in names), names
+    _, shapes, _ = cut.infer_shape(data=(1, 3, 128, 128))
+    # 3 anchor shapes per position on maps of 16, 8 and 8 cells: class scores (classes + background) and boxes.
+    assert sorted(s[2] for s in shapes) == [8, 8, 8, 8, 16, 16]

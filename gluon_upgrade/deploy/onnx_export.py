@@ -78,8 +78,7 @@ def export_onnx(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], input_shap
     if any(SAMPLED_MARK in node.get("attrs", {}) for node in json.loads(sym.tojson())["nodes"]):
         raise UpgradeError("the graph has deformable layers built with impl='sampled' or impl='fast', which ONNX "
                            "cannot express as DeformConv: build the network with impl='mxnet' (the same "
-                           "parameters), load the "
-                           "weights into it and export that")
+                           "parameters), load the weights into it and export that")
     converter = onnx_ops.MXNetGraph()
     try:
         graph = converter.create_onnx_graph_proto(sym, params, [tuple(input_shape)], [onnx.TensorProto.FLOAT],

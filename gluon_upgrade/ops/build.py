@@ -3,13 +3,15 @@
 MXNet 1.9.1 ships ``include/mxnet/lib_api.h`` and ``src/lib_api.cc``; ``mx.library.load`` registers the
 operators of a library built from them. The library is built once per source, MXNet version and compiler, into
 ``gluon_upgrade/ops/_build/`` (or ``~/.cache/gluon_upgrade`` where the package is read-only), with
-``-march=native``: it is built on the machine that runs it. ``GLUON_UPGRADE_CXX`` names the compiler (default
-``$CXX``, else ``g++``).
+``-march=native``: it is built on the machine that runs it, and the processor's model and features are part of
+the build's key, so a shared checkout never loads a library built for another processor. ``GLUON_UPGRADE_CXX``
+names the compiler (default ``$CXX``, else ``g++``).
 
 ``scripts/build_ops.py`` builds it ahead of time (``make venv`` runs it).
 """
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -31,17 +33,26 @@ def compiler() -> str:
     return os.environ.get("GLUON_UPGRADE_CXX") or os.environ.get("CXX") or "g++"
 
 
+def _processor() -> bytes:
+    """The processor's model name and feature flags (Linux), or the machine type elsewhere."""
+    try:
+        with open("/proc/cpuinfo", "rb") as handle:
+            return b"".join(sorted({line for line in handle if line.startswith((b"model name", b"flags"))}))
+    except OSError:
+        return platform.machine().encode()
+
+
 def _mxnet_sources() -> List[Path]:
     root = Path(mx.__file__).parent
     return [root / "src" / "lib_api.cc", root / "include"]
 
 
 def library_path() -> Path:
-    """Where the library for this source, MXNet version, compiler and flags is (or will be) built."""
+    """Where the library for this source, MXNet version, compiler, flags and processor is (or will be) built."""
     lib_api, _ = _mxnet_sources()
     digest = hashlib.sha1()
     for part in (SOURCE.read_bytes(), lib_api.read_bytes(), mx.__version__.encode(), compiler().encode(),
-                 " ".join(FLAGS).encode()):
+                 " ".join(FLAGS).encode(), _processor()):
         digest.update(part)
     name = "libgu_deform_sample-{}.so".format(digest.hexdigest()[:12])
     folder = Path(__file__).with_name("_build")
@@ -81,6 +92,10 @@ def build() -> Path:
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+    # Libraries of earlier sources or settings are never loaded again; a process that has one loaded keeps it.
+    for stale in target.parent.glob("libgu_deform_sample-*.so"):
+        if stale != target:
+            stale.unlink(missing_ok=True)
     return target
 
 

@@ -37,7 +37,8 @@ def context(args: argparse.Namespace) -> mx.Context:
 
 
 def write_benchmark(args: argparse.Namespace, stem: str, title: str, note: str, headers: Sequence[str],
-                    rows: Sequence[Sequence], data: Dict[str, Any], command: str, sections: Sequence[str] = ()) -> str:
+                    rows: Sequence[Sequence], data: Dict[str, Any], command: str,
+                    sections: Sequence[str] = ()) -> str:
     """Write ``OUT/STEM.md`` (title, note, table, further ``sections`` of markdown, machine, command) and
     ``OUT/STEM.json`` (the entries of ``data``, plus ``machine`` and ``command``); return the markdown."""
     machine = describe_machine(args.ctx)

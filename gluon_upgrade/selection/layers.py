@@ -2,7 +2,7 @@
 import ast
 import json
 from dataclasses import dataclass, field, replace
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import mxnet as mx
 from mxnet.gluon import Block, HybridBlock, SymbolBlock, nn
@@ -23,9 +23,8 @@ GRAPH_OPS = {
 DEFORMABLE_OPS = ("_contrib_DeformableConvolution", "_contrib_ModulatedDeformableConvolution")
 """Graph operators of MXNet's deformable convolutions (v1, v2); the offsets are their second input."""
 SAMPLED_MARK = "__deformable__"
-"""Attribute of the last ``Convolution`` of a deformable layer composed of differentiable operators
-(``impl="sampled"`` or ``"fast"`` in a graph): the layer's description as JSON (version, implementation, weight,
-offset node, geometry)."""
+"""Attribute of the last ``Convolution`` of a deformable layer composed of other operators (``impl="sampled"`` or
+``"fast"``, in a graph or a traced block): the layer's description as JSON (``composite_mark``)."""
 PADDED_MARK = "__offset_filters__"
 """Attribute of an offset-branch ``Convolution`` run with zero filters added (``impl="fast"``): its real filter
 count, so that counts of arithmetic leave the padding out."""
@@ -172,6 +171,15 @@ def parse_graph_node(node: dict, nodes: List[dict]) -> Optional[dict]:
         use_bias=not no_bias, layout=attrs.get("layout") if attrs.get("layout") not in (None, "None") else "NCHW",
         weight_name=weight_node["name"] if weight_node is not None else "",
         weight_is_variable=weight_node is not None and weight_node["op"] == "null")
+
+
+def composite_mark(version: int, impl: str, weight: str, offset: str, kernel: Sequence[int], stride: Sequence[int],
+                   pad: Sequence[int], dilate: Sequence[int], groups: int, deformable_groups: int) -> Dict[str, str]:
+    """The attribute (``SAMPLED_MARK``) of a composite deformable layer's last ``Convolution``: the layer's DCN
+    version, implementation, weight variable, offset-branch node and geometry, as ``_sampled_node`` reads them."""
+    return {SAMPLED_MARK: json.dumps(dict(
+        version=version, impl=impl, weight=weight, offset=offset, kernel=list(kernel), stride=list(stride),
+        pad=list(pad), dilate=list(dilate), groups=int(groups), deformable_groups=int(deformable_groups)))}
 
 
 def _sampled_node(attrs: dict) -> dict:

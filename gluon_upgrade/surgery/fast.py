@@ -1,4 +1,5 @@
-"""Deformable convolution v1 and v2 on CPU at close to the cost of the convolution it replaces.
+"""Deformable convolution v1 and v2 on CPU at 1.3-1.7x the time of the convolution it replaces (MXNet's operator:
+2.7-6.6x; ``benchmarks/bench_dcn_layer.py``).
 
 The compiled operator ``gu_deform_sample`` (``gluon_upgrade/ops``) writes every input value the layer samples
 into a grid of ``k_h x k_w`` cells per output position; a convolution with the layer's own weight, kernel
@@ -34,15 +35,16 @@ def require_operators_of(symbol_file: str) -> None:
 
 
 def fast_deformable_convolution(F, data, offset, weight, bias=None, mask=None, *, kernel, stride, dilate, pad,
-                                num_filter, num_group=1, num_deformable_group=1, **ignored):
+                                num_filter, num_group=1, num_deformable_group=1, mark=None, **ignored):
     """``contrib.DeformableConvolution`` (``mask=None``) or ``ModulatedDeformableConvolution`` (``mask`` given),
-    with the arguments and border rules of ``surgery.sampled.sampled_deformable_convolution``."""
+    with the arguments, ``mark`` and border rules of ``surgery.sampled.sampled_deformable_convolution``."""
     require_fast_operator()
     masks = [] if mask is None else [mask]
     grid = getattr(F, FAST_OPERATOR)(data, offset, *masks, kernel=tuple(kernel), stride=tuple(stride),
                                      pad=tuple(pad), dilate=tuple(dilate),
                                      num_deformable_group=num_deformable_group, modulated=int(mask is not None))
-    args = dict(kernel=tuple(kernel), stride=tuple(kernel), num_filter=num_filter, num_group=num_group)
+    args = dict(kernel=tuple(kernel), stride=tuple(kernel), num_filter=num_filter, num_group=num_group,
+                **({"attr": mark} if mark else {}))
     if bias is None:
         return F.Convolution(grid, weight, no_bias=True, **args)
     return F.Convolution(grid, weight, bias, **args)
@@ -77,6 +79,7 @@ class FastDeformableConvolution(SampledDeformableConvolution):
     """MXNet's ``DeformableConvolution`` block, same parameters and names, computed by
     ``padded_offset_convolution`` and ``fast_deformable_convolution``."""
 
+    impl = "fast"
     offsets = staticmethod(padded_offset_convolution)
     compute = staticmethod(fast_deformable_convolution)
 
@@ -85,5 +88,6 @@ class FastModulatedDeformableConvolution(SampledModulatedDeformableConvolution):
     """MXNet's ``ModulatedDeformableConvolution`` block (mask ``2*sigmoid``), same parameters and names, computed
     by ``padded_offset_convolution`` and ``fast_deformable_convolution``; its backward runs on CPU."""
 
+    impl = "fast"
     offsets = staticmethod(padded_offset_convolution)
     compute = staticmethod(fast_deformable_convolution)

@@ -15,7 +15,7 @@ from typing import Dict, List, Mapping, Tuple
 import mxnet as mx
 
 from ..errors import UpgradeError
-from ..selection.layers import CONVOLUTION, SAMPLED_MARK, parse_graph_node
+from ..selection.layers import CONVOLUTION, composite_mark, parse_graph_node
 from .deformable import offset_channels
 from .fast import fast_deformable_convolution, padded_offset_convolution
 from .sampled import offset_convolution, sampled_deformable_convolution
@@ -74,10 +74,9 @@ def _replacement(node: dict, info: dict, spec: NodeUpgrade) -> Tuple[dict, Dict[
         template = json.loads(out.tojson())
         head = template["nodes"][template["heads"][0][0]]
         head["name"] = node["name"]
-        head.setdefault("attrs", {})[SAMPLED_MARK] = json.dumps(dict(
-            version=spec.version, impl=spec.impl, weight=info["weight_name"], offset=layer + "_offset", kernel=list(kernel),
-            stride=list(info["stride"]), pad=list(info["padding"]), dilate=list(info["dilation"]),
-            groups=info["groups"], deformable_groups=spec.deformable_groups))
+        head.setdefault("attrs", {}).update(composite_mark(
+            spec.version, spec.impl, info["weight_name"], layer + "_offset", kernel, info["stride"],
+            info["padding"], info["dilation"], info["groups"], spec.deformable_groups))
     else:
         extra = {"bias": bias} if bias is not None else {}
         operator = mx.sym.contrib.DeformableConvolution if mask is None else partial(

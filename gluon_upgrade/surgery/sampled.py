@@ -6,11 +6,14 @@ samples by its mask, and a 1x1 convolution over the ``C*k*k`` sampled channels a
 bias. Out-of-image samples are zero, as in MXNet's operators. Written by hand: neither MXNet nor GluonCV
 composes a deformable convolution from differentiable operators.
 """
+import mxnet as mx
 from mxnet.gluon.contrib.cnn import DeformableConvolution, ModulatedDeformableConvolution
+
+from ..selection.layers import composite_mark
 
 
 def sampled_deformable_convolution(F, data, offset, weight, bias=None, mask=None, *, kernel, stride, dilate, pad,
-                                   num_filter, num_group=1, num_deformable_group=1, **ignored):
+                                   num_filter, num_group=1, num_deformable_group=1, mark=None, **ignored):
     """``contrib.DeformableConvolution`` (``mask=None``) or ``ModulatedDeformableConvolution`` (``mask`` given).
 
     Parameters
@@ -26,6 +29,8 @@ def sampled_deformable_convolution(F, data, offset, weight, bias=None, mask=None
         v2's modulation, multiplied into each tap's samples.
     kernel, stride, dilate, pad, num_filter, num_group, num_deformable_group
         As the MXNet operators take them (``ignored`` takes their other keywords: ``no_bias``, ``layout``).
+    mark : dict, optional
+        Symbol attributes for the last ``Convolution`` (``selection.layers.composite_mark``), symbols only.
     """
     kh, kw = kernel
     taps, groups = kh * kw, num_deformable_group
@@ -66,7 +71,7 @@ def sampled_deformable_convolution(F, data, offset, weight, bias=None, mask=None
     # (N, C*k*k, Ho, Wo), channel-major and tap-minor like the weight's (C, kh, kw) flattened.
     columns = F.reshape(F.reshape(samples, shape=(0, -3, -2)), shape=(0, -3, -2))
     flat = F.reshape(weight, shape=(0, -1, 1, 1))
-    args = dict(kernel=(1, 1), num_filter=num_filter, num_group=num_group)
+    args = dict(kernel=(1, 1), num_filter=num_filter, num_group=num_group, **({"attr": mark} if mark else {}))
     if bias is None:
         return F.Convolution(columns, flat, no_bias=True, **args)
     return F.Convolution(columns, flat, bias, **args)
@@ -79,7 +84,25 @@ def offset_convolution(F, x, weight, bias=None, **kwargs):
     return F.Convolution(x, weight, bias, **kwargs)
 
 
-class SampledDeformableConvolution(DeformableConvolution):
+class _Composite:
+    """What the composite blocks share: the offset branch by ``offsets``, the layer by ``compute``, and in a
+    symbolic trace the layer's mark, so that reports recognise it as they do in rewritten graphs."""
+
+    impl = "sampled"
+
+    def _branch_name(self, F):
+        return {"name": "offset"} if F is mx.sym else {}
+
+    def _mark(self, F, version, offset):
+        if F is not mx.sym:
+            return None
+        kwargs = self._kwargs_deformable_conv
+        return composite_mark(version, self.impl, self.deformable_conv_weight.name, offset.name, kwargs["kernel"],
+                              kwargs["stride"], kwargs["pad"], kwargs["dilate"], kwargs["num_group"],
+                              kwargs["num_deformable_group"])
+
+
+class SampledDeformableConvolution(_Composite, DeformableConvolution):
     """MXNet's ``DeformableConvolution`` block, same parameters and names: the offset branch by ``offsets``,
     the layer by ``compute`` (``sampled_deformable_convolution``)."""
 
@@ -88,13 +111,13 @@ class SampledDeformableConvolution(DeformableConvolution):
 
     def hybrid_forward(self, F, x, offset_weight, deformable_conv_weight, offset_bias=None,
                        deformable_conv_bias=None):
-        offset = self.offsets(F, x, offset_weight, offset_bias, **self._kwargs_offset)
+        offset = self.offsets(F, x, offset_weight, offset_bias, **self._branch_name(F), **self._kwargs_offset)
         out = self.compute(F, x, offset, deformable_conv_weight, deformable_conv_bias,
-                           **self._kwargs_deformable_conv)
+                           mark=self._mark(F, 1, offset), **self._kwargs_deformable_conv)
         return self.act(out) if self.act else out
 
 
-class SampledModulatedDeformableConvolution(ModulatedDeformableConvolution):
+class SampledModulatedDeformableConvolution(_Composite, ModulatedDeformableConvolution):
     """MXNet's ``ModulatedDeformableConvolution`` block (mask ``2*sigmoid``), same parameters and names,
     computed by ``offsets`` and ``compute`` (``sampled_deformable_convolution``); its backward runs on CPU."""
 
@@ -103,9 +126,9 @@ class SampledModulatedDeformableConvolution(ModulatedDeformableConvolution):
 
     def hybrid_forward(self, F, x, offset_weight, deformable_conv_weight, offset_bias=None,
                        deformable_conv_bias=None):
-        offset = self.offsets(F, x, offset_weight, offset_bias, **self._kwargs_offset)
+        offset = self.offsets(F, x, offset_weight, offset_bias, **self._branch_name(F), **self._kwargs_offset)
         shifts = F.slice_axis(offset, axis=1, begin=0, end=self.offset_split_index)
         mask = F.sigmoid(F.slice_axis(offset, axis=1, begin=self.offset_split_index, end=None)) * 2
         out = self.compute(F, x, shifts, deformable_conv_weight, deformable_conv_bias, mask,
-                           **self._kwargs_deformable_conv)
+                           mark=self._mark(F, 2, offset), **self._kwargs_deformable_conv)
         return self.act(out) if self.act else out

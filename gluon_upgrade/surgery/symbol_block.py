@@ -15,10 +15,10 @@ def upgrade_graph_layers(block: SymbolBlock, layers: Iterable[ConvLayer], versio
     """Rewrite ``block``'s graph so the given layers (nodes of it) are deformable, keeping the block object.
 
     ``impl`` is ``"mxnet"`` (MXNet's deformable operators), ``"sampled"`` or ``"fast"`` (the same layer
-    composed of other operators, ``surgery.sampled`` or ``surgery.fast``). Existing parameters are shared, not copied: the rebuilt
-    block holds the same ``Parameter`` objects, so trained values, contexts, dtypes and ``lr_mult`` stay. The
-    offset parameters are new, zero, on the contexts and in the dtype of the layer's weight. ``_reg_params``
-    (the names ``save_parameters`` writes) are recomputed as ``SymbolBlock`` computes them.
+    composed of other operators, ``surgery.sampled`` or ``surgery.fast``). Existing parameters are shared, not
+    copied: the rebuilt block holds the same ``Parameter`` objects, so trained values, contexts, dtypes and
+    ``lr_mult`` stay. The offset parameters are new, zero, on the contexts and in the dtype of the layer's weight.
+    ``_reg_params`` (the names ``save_parameters`` writes) are recomputed as ``SymbolBlock`` computes them.
 
     Returns
     -------

@@ -31,7 +31,7 @@ demo-data: $(STAMP)
 	$(PY) scripts/pretrain_backbone.py --report results/demo/pretrain_backbone.md
 	$(PY) scripts/show_data.py --config configs/demo/ssd_voc.yaml --num 8 --out results/demo/demo_train_samples.png
 
-# The paper's Table II and Fig. 4 with the control on the demo data (about 10 minutes on 2 cores):
+# The paper's Table II and Fig. 4 with the control on the demo data (about 8 minutes on 2 cores):
 # results/demo/table2.md and curves. `python scripts/table2.py --seeds 5` adds the seed table (about an hour more).
 demo: demo-data
 	$(PY) scripts/upgrade.py --model ssd_512_resnet50_v1_voc --random-init --layers last3 \

@@ -136,6 +136,19 @@ def test_run_directory_holds_config_metrics_log_and_checkpoints(demo_voc, tmp_pa
         train(demo_config(demo_voc.root), run, progress=False)
 
 
+def test_dcn_v2_with_mxnets_operator_is_refused_on_cpu_before_the_run_folder_exists(demo_voc, tmp_path):
+    """MXNet's v2 operator has no CPU backward: the run stops at start-up, names the implementations that train,
+    and writes nothing; impl fast trains the same v2 layers."""
+    run = str(tmp_path / "run")
+    v2 = {"mode": "dcn_scratch", "upgrade": {"version": 2, "impl": "mxnet"}}
+    with pytest.raises(ConfigError, match="no CPU backward.*impl: fast"):
+        train(demo_config(demo_voc.root, model=v2, epochs=1, lr_decay_epoch=[]), run, progress=False)
+    assert not os.path.exists(run)
+    v2["upgrade"]["impl"] = "fast"
+    result = train(demo_config(demo_voc.root, model=v2, epochs=1, lr_decay_epoch=[]), run, progress=False)
+    assert result.epoch == 1 and np.isfinite(float(read_metrics(run)[0]["train_loss"]))
+
+
 def test_upgrade_run_scores_epoch_0_exactly_as_its_baseline(demo_voc, tmp_path):
     # The baseline overfits the validation images so that its mAP is well above zero and the comparison means
     # something; the upgrade run then must reproduce that mAP before it trains.

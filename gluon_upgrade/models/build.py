@@ -50,6 +50,17 @@ def check_upgrade_source(config: dict) -> List[Tuple[str, str]]:
     return []
 
 
+def check_trainable(config: Mapping) -> None:
+    """Raise ``ConfigError`` when the config's deformable layers cannot train on its devices: MXNet's DCN v2
+    operator has no CPU backward (``impl: fast`` or ``sampled`` computes the same layer and trains there)."""
+    model = config["model"]
+    if (model["mode"] != "baseline" and model["upgrade"]["version"] == 2 and model["upgrade"]["impl"] == "mxnet"
+            and any(name.startswith("cpu") for name in config["ctx"])):
+        raise ConfigError("model.upgrade.impl: MXNet's DCN v2 operator has no CPU backward, so it cannot train on "
+                          "ctx cpu; set model.upgrade.impl: fast (the same layer and parameters, compiled for the "
+                          "CPU) or sampled")
+
+
 def input_size(model: Mapping) -> int:
     """The network's square input side: ``model.data_shape`` or the one its name implies."""
     return model["data_shape"] or default_input_shape(model["name"])[-1]

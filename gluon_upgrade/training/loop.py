@@ -23,7 +23,7 @@ from ..data.transforms import train_loader
 from ..errors import ConfigError, GluonUpgradeError
 from ..evaluation.from_config import config_metric, evaluate_with
 from ..evaluation.metrics import VALUES
-from ..models.build import build_network, input_size
+from ..models.build import build_network, check_trainable, input_size
 from ..models.zoo import load_weights
 from ..runtime import contexts
 from . import rundir as files
@@ -94,6 +94,7 @@ def train(config: Mapping, output: str, resume: bool = False, progress: bool = T
         Bad config, data or weights, or ``output`` holding a run that ``resume`` was not asked to continue.
     """
     require_epochs(config)
+    check_trainable(config)
     worker = connect(config["train"]["kvstore"])
     run = RunDir(output)
     if resume:

@@ -19,7 +19,7 @@ from gluon_upgrade.deploy.onnx_export import export_onnx, load_symbol
 from gluon_upgrade.deploy.symbol import save_network
 from gluon_upgrade.reporting.flops import count_macs
 from gluon_upgrade.reporting.offsets import layer_offsets
-from gluon_upgrade.surgery.deformable import BLOCKS
+from gluon_upgrade.surgery.deformable import BLOCKS, resolve_impl
 from gluon_upgrade.surgery.fast import padded_offset_convolution
 from gluon_upgrade.surgery.graph import COMPOSITES
 
@@ -289,3 +289,10 @@ def test_composite_blocks_are_seen_as_deformable_layers_by_the_reports(impl):
                                                                 reference.input_size)
         np.testing.assert_allclose(mine.offsets, reference.offsets, rtol=1e-5, atol=1e-5)
     assert count_macs(nets[impl], (1, 3, 64, 64)) == count_macs(nets["mxnet"], (1, 3, 64, 64))
+
+
+def test_fast_is_left_to_mxnets_cuda_operator_for_layers_on_a_gpu():
+    """The compiled operator is a CPU one: layers on a GPU keep MXNet's operator (CUDA kernels, v1 and v2 train)."""
+    assert resolve_impl("fast", 2, on_gpu=True) == "mxnet"
+    assert resolve_impl("fast", 1, on_gpu=False) == "fast"
+    assert resolve_impl("sampled", 2, on_gpu=True) == "sampled"

@@ -43,11 +43,14 @@ def check_version(version: int, deformable_groups: int, impl: str = "mxnet") -> 
         raise UpgradeError("impl must be one of {}, got {!r}".format(", ".join(IMPLEMENTATIONS), impl))
 
 
-def resolve_impl(impl: str, version: int) -> str:
-    """The implementation that runs: ``impl``, except that ``"fast"`` becomes ``FALLBACK[version]`` where its
-    compiled operator cannot be built or loaded, with one warning per process saying why."""
+def resolve_impl(impl: str, version: int, on_gpu: bool = False) -> str:
+    """The implementation that runs: ``impl``, except that ``"fast"`` (a CPU operator) becomes MXNet's operator
+    for layers on a GPU, where MXNet's CUDA kernels do the job, and ``FALLBACK[version]`` where its compiled
+    operator cannot be built or loaded, with one warning per process saying why."""
     if impl != "fast":
         return impl
+    if on_gpu:
+        return "mxnet"
     problem = load_fast_operator()
     if problem is None:
         return impl

@@ -63,12 +63,12 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
     >>> net = gluon_upgrade.upgrade(net, layers="last3")
     """
     check_version(version, deformable_groups, impl)
-    impl = resolve_impl(impl, version)
     inventory = conv_layers(net)
     if scope == "auto" and parse_spec(layers)[0] != "last":
         scope = ""
     in_scope, description = resolve_scope(net, scope, inventory)
     chosen = select_layers(inventory, layers, in_scope, description)
+    impl = resolve_impl(impl, version, on_gpu=any(_on_gpu(layer) for layer in chosen))
     graph_layers = OrderedDict()
     for layer in chosen:
         if layer.node is None:
@@ -85,3 +85,16 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
     log.info("upgraded %d layers to DCNv%d: %s", len(chosen), version, ", ".join(l.name for l in chosen))
     return net
 
+
+def _on_gpu(layer) -> bool:
+    """Whether the layer's weight lives on a GPU; a weight not initialised yet is left to the later checks."""
+    if layer.node is None:
+        weight = layer.owner.weight
+    else:
+        params = layer.owner.collect_params()
+        weight = params[layer.weight_name] if layer.weight_name in params.keys() else None
+    try:
+        contexts = weight.list_ctx() if weight is not None else []
+    except RuntimeError:
+        contexts = []
+    return any(ctx.device_type == "gpu" for ctx in contexts)

@@ -44,7 +44,11 @@ int thread_count() {
       const char* text = std::getenv(name);
       if (text && std::atoi(text) > 0) return std::atoi(text);
     }
+#if defined(__x86_64__) || defined(__i386__)
     return std::max(1, omp_get_num_procs() / 2);
+#else
+    return omp_get_num_procs();
+#endif
   }();
   return count;
 }

@@ -12,7 +12,7 @@ import mxnet as mx
 from ..errors import UpgradeError
 from ..ops import FAST_OPERATOR, load_fast_operator
 from ..selection.layers import PADDED_MARK
-from .sampled import SampledDeformableConvolution, SampledModulatedDeformableConvolution
+from .sampled import SampledDeformableConvolution, SampledModulatedDeformableConvolution, offset_convolution
 
 FILTER_BLOCK = 16
 """oneDNN's convolution kernels work on blocks of 16 filters; with 18 or 27 (an offset branch's) it takes a path
@@ -58,9 +58,10 @@ def padded_offset_convolution(F, x, weight, bias=None, *, num_filter, name=None,
     branch's output, is named ``name``. ``no_bias`` is ignored: ``bias`` decides.
     """
     extra = -num_filter % FILTER_BLOCK
-    biases = [] if bias is None else [bias]
     if not extra:
-        return F.Convolution(x, weight, *biases, num_filter=num_filter, no_bias=bias is None, name=name, **kwargs)
+        return offset_convolution(F, x, weight, bias, num_filter=num_filter, no_bias=bias is None,
+                                  **({"name": name} if name else {}), **kwargs)
+    biases = [] if bias is None else [bias]
 
     def padded(value):
         zero = F.zeros_like(F.slice_axis(value, axis=0, begin=0, end=1))

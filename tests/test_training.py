@@ -276,6 +276,20 @@ def test_sigkill_mid_epoch_loses_at_most_that_epoch(demo_voc, tmp_path):
     assert "trained to epoch 4" in result.stdout
 
 
+def test_piped_output_has_no_progress_bars_but_a_line_per_epoch(demo_voc, tmp_path):
+    """Progress bars are for terminals: a run whose output goes to a pipe (as `make demo > log`) writes the epoch
+    lines and no carriage-return refreshes, though --no-progress is not given."""
+    config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
+    # Bytes, not text: text mode would turn the bar's carriage returns into newlines.
+    result = subprocess.run([sys.executable, "scripts/train.py", "--config", config, "--output", run, "--set",
+                             "train.epochs=2", "--set", "train.lr_decay_epoch=[1]"], cwd=ROOT, capture_output=True,
+                            timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output.decode()
+    assert b"\r" not in output and b"it/s]" not in output
+    assert b"epoch 1 lr" in output and b"epoch 2 lr" in output
+
+
 def test_cli_dry_run_prints_the_resolved_config_and_errors_exit_2(demo_voc, tmp_path):
     result = run_script("scripts/train.py", "--config", "configs/ssd512_voc_upgrade.yaml", "--dry-run")
     assert result.returncode == 0, result.stderr

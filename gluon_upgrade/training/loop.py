@@ -15,7 +15,6 @@ import numpy as np
 from mxnet import autograd
 from mxnet.contrib import amp
 from gluoncv.data.mixup.detection import MixupDetection
-from tqdm import tqdm
 
 from ..config.schema import Field
 from ..data.datasets import detection_dataset
@@ -25,6 +24,7 @@ from ..evaluation.from_config import config_metric, evaluate_with
 from ..evaluation.metrics import VALUES
 from ..models.build import build_network, check_trainable, input_size
 from ..models.zoo import load_weights
+from ..reporting.progress import progress_bar
 from ..runtime import contexts
 from . import rundir as files
 from .distributed import broadcast, connect, fingerprint, worker_contexts, Worker
@@ -292,8 +292,8 @@ class _Run:
             self.mixup.set_mixup(*((np.random.beta, 1.5, 1.5) if mixing else (None,)))
         iterations = len(self.loader)
         sums = dict.fromkeys(("train_loss",) + tuple(self.losses.parts), 0.0)
-        bar = tqdm(total=iterations, desc="epoch {}/{}".format(epoch, self.train_cfg["epochs"]), unit="it",
-                   disable=not (self.progress and self.worker.chief), leave=False)
+        bar = progress_bar(iterations, "epoch {}/{}".format(epoch, self.train_cfg["epochs"]), "it",
+                           self.progress and self.worker.chief)
         start = time.perf_counter()
         waiting = None
         try:

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import mxnet as mx
 import pytest
 from conftest import build
 
@@ -64,3 +65,26 @@ def test_params_file_that_does_not_fit(tmp_path):
     result = run("--model", "resnet34_v1", "--weights", path)
     assert result.returncode == 2
     assert "does not fit resnet34_v1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_truncated_params_file_is_named_as_such_not_as_a_misfit(tmp_path):
+    """A damaged file gets one line saying so, distinct from a readable file that does not fit; the same for an
+    exported model's parameters."""
+    whole = tmp_path / "resnet18.params"
+    build("resnet18_v1", 32).save_parameters(str(whole))
+    cut = tmp_path / "cut.params"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    result = run("--model", "resnet18_v1", "--weights", cut)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "{}: not a readable .params file (truncated or corrupt?)".format(cut) in result.stderr
+    assert "does not fit" not in result.stderr
+    prefix = tmp_path / "exported"
+    net = build("resnet18_v1", 32)
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, 32, 32)))
+    net.export(str(prefix))
+    params = tmp_path / "exported-0000.params"
+    params.write_bytes(params.read_bytes()[:1000])
+    result = run("--symbol", str(prefix) + "-symbol.json", "--params", params, "--input-shape", "1,3,32,32")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "not a readable .params file (truncated or corrupt?)" in result.stderr

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import UpgradeError
 from ..selection.layers import DEFORMABLE_OPS, SAMPLED_MARK
+from ..models.zoo import read_params
 from ..surgery.fast import require_operators_of
 
 BACKENDS = ("auto", "onnxruntime", "reference")
@@ -41,10 +42,9 @@ def load_symbol(symbol_file: str, params_file: str) -> Tuple[mx.sym.Symbol, Dict
     require_operators_of(symbol_file)
     try:
         sym = mx.sym.load(symbol_file)
-        saved = mx.nd.load(params_file)
     except mx.base.MXNetError as err:
-        raise UpgradeError("cannot load {} / {}: {}".format(symbol_file, params_file,
-                                                            str(err).strip().split("\n")[0])) from None
+        raise UpgradeError("cannot load {}: {}".format(symbol_file, str(err).strip().split("\n")[0])) from None
+    saved = read_params(params_file)
     return sym, {name.split(":", 1)[-1]: value for name, value in saved.items()}
 
 

@@ -3,7 +3,7 @@ import difflib
 import inspect
 import os
 import re
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import mxnet as mx
 from mxnet.gluon import Block, SymbolBlock
@@ -126,6 +126,7 @@ def load_weights(net: Block, path: str, what: str, ctx: mx.Context = mx.cpu()) -
     try:
         net.load_parameters(path, ctx=ctx)
     except (AssertionError, mx.base.MXNetError, ValueError) as err:
+        read_params(path)  # an unreadable file says so; a readable one failed to fit
         raise UpgradeError("{} does not fit {}: {} (a file saved after an upgrade loads only into a network "
                            "upgraded the same way)".format(path, what, str(err).strip().split("\n")[0])) from None
 
@@ -152,5 +153,15 @@ def load_symbol_model(symbol_file: str, params_file: str, input_names: Sequence[
     try:
         return SymbolBlock.imports(symbol_file, list(input_names), params_file, ctx=ctx)
     except (AssertionError, mx.base.MXNetError, ValueError) as err:
+        read_params(params_file)  # an unreadable file says so; a readable one failed to fit
         raise UpgradeError("cannot load {} with {}: {}".format(
             symbol_file, params_file, str(err).strip().split("\n")[0])) from None
+
+
+def read_params(path: str) -> Dict[str, mx.nd.NDArray]:
+    """The arrays of a ``.params`` file, or an ``UpgradeError`` saying the file is not one MXNet can read
+    (truncated, corrupt or another kind of file), as distinct from a file that does not fit a network."""
+    try:
+        return mx.nd.load(path)
+    except mx.base.MXNetError:
+        raise UpgradeError("{}: not a readable .params file (truncated or corrupt?)".format(path)) from None

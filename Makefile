@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-all demo demo-data bench clean
+.PHONY: venv test test-fast demo demo-data bench clean
 
 venv: $(STAMP)
 
@@ -17,10 +17,11 @@ $(STAMP): setup.py constraints.txt
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow" -q
-
-test-all: $(STAMP)
 	$(PY) -m pytest -q
+
+# The edit-test loop: everything but the end-to-end tests marked slow (about a minute on 2 cores).
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" -q
 
 # The demo data set in both layouts (seconds), its statistics, the pretrained backbone (about 75 s, cached under
 # data/demo/backbone/) and a picture of annotated training images.

@@ -98,14 +98,16 @@ def zoo():
 def demo_voc(tmp_path_factory):
     """A small demo set in the VOC layout (12 + 12 images, 96 px): the DemoDataset."""
     from gluon_upgrade.data.demo import make_demo_dataset
-    return make_demo_dataset(str(tmp_path_factory.mktemp("demo_voc")), "voc", train=12, test=12, size=96, seed=3)
+    return make_demo_dataset(str(tmp_path_factory.mktemp("demo_voc")), "voc", train=12, test=12, size=96, seed=3,
+                             workers=1)
 
 
 @pytest.fixture(scope="session")
 def demo_coco(tmp_path_factory):
     """The same images in the COCO layout."""
     from gluon_upgrade.data.demo import make_demo_dataset
-    return make_demo_dataset(str(tmp_path_factory.mktemp("demo_coco")), "coco", train=12, test=12, size=96, seed=3)
+    return make_demo_dataset(str(tmp_path_factory.mktemp("demo_coco")), "coco", train=12, test=12, size=96, seed=3,
+                             workers=1)
 
 
 __all__ = ["ROOT", "build", "image", "traced_ops", "deformable_ops", "load_zoo_model", "read_metrics",

@@ -19,6 +19,7 @@ def run(*args):
                           cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_ssd512_random_init_last3_verify_report(tmp_path):
     """The issue's acceptance command, as written (512x512 input)."""
     report = tmp_path / "upgrade.json"
@@ -33,6 +34,7 @@ def test_ssd512_random_init_last3_verify_report(tmp_path):
     assert "total (3 layers)" in result.stdout and "7,326,720" in result.stdout
 
 
+@pytest.mark.slow
 def test_symbol_model_upgrade_writes_symbol_and_params(tmp_path):
     prefix = str(tmp_path / "resnet")
     save_network(build("resnet50_v1", 64), prefix, symbolic=True, input_shape=(1, 3, 64, 64))
@@ -52,6 +54,7 @@ def test_symbol_model_upgrade_writes_symbol_and_params(tmp_path):
      "file not found: /no/such-symbol.json"),
     (["--model", "resnet18_v1", "--random-init", "--layers", "stage9_conv1"], "no convolution is named"),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_line_on_stderr_and_exit_2(args, message):
     result = run(*args)
     assert result.returncode == 2
@@ -59,6 +62,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(args, message):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_params_file_that_does_not_fit(tmp_path):
     path = tmp_path / "resnet18.params"
     build("resnet18_v1", 32).save_parameters(str(path))
@@ -67,6 +71,7 @@ def test_params_file_that_does_not_fit(tmp_path):
     assert "does not fit resnet34_v1" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_truncated_params_file_is_named_as_such_not_as_a_misfit(tmp_path):
     """A damaged file gets one line saying so, distinct from a readable file that does not fit; the same for an
     exported model's parameters."""

@@ -200,6 +200,7 @@ print("fell back")
 """
 
 
+@pytest.mark.slow
 def test_without_a_compiler_fast_falls_back_to_exact_implementations_with_one_warning(tmp_path):
     """A machine without a compiler: impl='fast' becomes MXNet's operator (v1) or 'sampled' (v2), exact, and
     says so once per process."""
@@ -241,6 +242,7 @@ np.save(sys.argv[3], np.concatenate([o.asnumpy().ravel() for o in out]))
 """
 
 
+@pytest.mark.slow
 def test_a_graph_exported_with_impl_fast_loads_in_a_fresh_process(tmp_path):
     """The exported graph names the compiled operator: loading it in a new process registers the operator first,
     and the outputs are the exporting network's."""

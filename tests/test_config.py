@@ -20,6 +20,7 @@ def write(path, text):
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.relpath(p, os.path.join(ROOT, "configs")))
 def test_every_bundled_config_passes_the_dry_run(path):
     config = load_config(path)

@@ -20,6 +20,7 @@ def tree_files(root):
     return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
     one = make_demo_dataset(str(tmp_path / "a"), "voc", train=8, test=6, size=64, seed=5, workers=1)
     two = make_demo_dataset(str(tmp_path / "b"), "voc", train=8, test=6, size=64, seed=5, workers=2)
@@ -202,6 +203,7 @@ def test_coco_file_that_is_not_json_names_the_file(coco_copy):
     assert path in str(err.value)
 
 
+@pytest.mark.slow
 def test_make_demo_data_script_writes_set_and_report(tmp_path):
     import subprocess
     import sys

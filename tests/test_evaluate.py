@@ -151,6 +151,7 @@ def run_eval(*args):
                           capture_output=True, text=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_eval_script_prints_table_and_writes_json(demo_coco, tmp_path):
     config = demo_config(demo_coco.root, "coco")
     net = build_network(config.model, tuple(demo_coco.classes), [mx.cpu()])
@@ -165,6 +166,7 @@ def test_eval_script_prints_table_and_writes_json(demo_coco, tmp_path):
     assert report["metric"] == "coco" and report["images"] == 12 and len(report["per_class"]) == 6
 
 
+@pytest.mark.slow
 def test_eval_script_errors_are_one_message_and_exit_2(tmp_path):
     result = run_eval("--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"), "--weights", "x.params",
                       "--set", "eval.metrc=voc")

@@ -55,6 +55,7 @@ def table2(demo_voc, tmp_path_factory):
     return table, out, paths
 
 
+@pytest.mark.slow
 def test_table2_runs_the_four_experiments_with_the_papers_schedules(table2):
     table, out, _ = table2
     baseline, dcn, up, control = (table.runs[name] for name in ("baseline", "dcn_scratch", "upgrade", "control"))
@@ -73,6 +74,7 @@ def test_table2_runs_the_four_experiments_with_the_papers_schedules(table2):
     assert [row["epoch"] for row in control.rows] == [0, 1] and control.rows[1]["images"] == 12
 
 
+@pytest.mark.slow
 def test_the_upgraded_baseline_scores_what_the_baseline_scored(table2):
     table, _, _ = table2
     # The upgrade is exact: before fine-tuning, the deformable network is the baseline's best network. A mAP
@@ -82,6 +84,7 @@ def test_the_upgraded_baseline_scores_what_the_baseline_scored(table2):
     assert table.runs["control"].rows[0]["map"] == pytest.approx(table.runs["baseline"].best("map"), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_table2_report_and_curves_are_written(table2):
     table, out, _ = table2
     text = open(os.path.join(out, "table2.md")).read()
@@ -103,6 +106,7 @@ def test_table2_report_and_curves_are_written(table2):
         assert image.shape[0] > 100 and image.std() > 0
 
 
+@pytest.mark.slow
 def test_table2_reuses_finished_runs(table2, monkeypatch):
     table, out, paths = table2
     monkeypatch.setattr(runs_module, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
@@ -110,6 +114,7 @@ def test_table2_reuses_finished_runs(table2, monkeypatch):
     assert again.rows() == table.rows()
 
 
+@pytest.mark.slow
 def test_table2_refuses_a_dcn_config_trained_otherwise(table2, tmp_path):
     _, _, paths = table2
     other = tmp_path / "dcn.yaml"
@@ -120,6 +125,7 @@ def test_table2_refuses_a_dcn_config_trained_otherwise(table2, tmp_path):
         run_table2(paths["baseline"], paths["baseline"], paths["upgrade"], str(tmp_path / "out"), progress=False)
 
 
+@pytest.mark.slow
 def test_ensure_run_resumes_an_unfinished_run_and_restarts_a_copy_without_checkpoints(table2, tmp_path,
                                                                                      monkeypatch):
     _, out, paths = table2
@@ -142,6 +148,7 @@ def test_ensure_run_resumes_an_unfinished_run_and_restarts_a_copy_without_checkp
     assert calls == [False] and not (unfinished / "metrics.csv").exists()
 
 
+@pytest.mark.slow
 def test_ensure_run_compares_configs_through_the_schema(table2, tmp_path, monkeypatch):
     _, out, paths = table2
     source = os.path.join(out, "table2", "baseline")
@@ -183,6 +190,7 @@ def test_committed_table2_runs_hold_no_absolute_paths():
             assert value is None or not os.path.isabs(value), (path, value)
 
 
+@pytest.mark.slow
 def test_read_run_and_plot_errors(table2, tmp_path):
     _, out, _ = table2
     run = read_run(os.path.join(out, "table2", "baseline"))
@@ -193,6 +201,7 @@ def test_read_run_and_plot_errors(table2, tmp_path):
         plot_runs([run], str(tmp_path / "x.png"), ["mapp"])
 
 
+@pytest.mark.slow
 def test_plot_script_draws_runs(table2, tmp_path):
     _, out, _ = table2
     png = tmp_path / "curves.png"
@@ -206,6 +215,7 @@ def test_plot_script_draws_runs(table2, tmp_path):
     assert missing.returncode == 2 and "holds no training run" in missing.stderr
 
 
+@pytest.mark.slow
 def test_depth_study_counts_offset_parameters_exactly(table2, tmp_path):
     _, out, paths = table2
     text = run_depth_study(paths["baseline"], paths["upgrade"], str(tmp_path), depths=[0, 1, 3],
@@ -244,6 +254,7 @@ def test_harness_without_data_says_how_to_prepare_it(tmp_path):
                           progress=False)
 
 
+@pytest.mark.slow
 def test_harness_row_on_own_baseline_fills_the_table_and_is_not_redone(table2, tmp_path, monkeypatch):
     _, _, paths = table2
     row = Row("ssd512_resnet50", "tiny SSD", paths["baseline"], paths["upgrade"])

@@ -132,6 +132,7 @@ def deformable_weights(demo_voc, tmp_path_factory):
     return path, overrides
 
 
+@pytest.mark.slow
 def test_visualize_offsets_script(deformable_weights, demo_voc, tmp_path):
     weights, overrides = deformable_weights
     image = sorted(glob.glob(os.path.join(demo_voc.root, "**", "*.jpg"), recursive=True))[0]
@@ -149,6 +150,7 @@ def test_visualize_offsets_script(deformable_weights, demo_voc, tmp_path):
     assert bad.returncode == 2 and "--points" in bad.stderr
 
 
+@pytest.mark.slow
 def test_export_script_from_a_config(deformable_weights, tmp_path):
     weights, overrides = deformable_weights
     result = run_script("export.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),

@@ -96,6 +96,7 @@ def test_samples_reach_the_border_where_v1_and_onnx_rules_differ(tmp_path):
     np.testing.assert_allclose(exported[onnx_output_name(sym.list_outputs()[0])], mxnet_out, atol=2e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", [1, 2])
 def test_reference_evaluator_agrees(tmp_path, version):
     net = upgraded_net(version)
@@ -143,6 +144,7 @@ def run_script(*args):
                           cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_script_exports_a_symbol_model_and_writes_the_report(tmp_path):
     net = upgraded_net(2)
     prefix = str(tmp_path / "net")
@@ -157,6 +159,7 @@ def test_script_exports_a_symbol_model_and_writes_the_report(tmp_path):
     assert "deformable layer output" in report.read_text()
 
 
+@pytest.mark.slow
 def test_script_errors_exit_2(tmp_path):
     result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
                         "--input-shape", "1,3,8,8", "--out", tmp_path / "o")

@@ -120,6 +120,7 @@ def test_children_forked_outside_a_run_keep_their_handlers():
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
+@pytest.mark.slow
 def test_many_train_and_evaluate_cycles_with_loader_workers_never_hang(demo_voc, tmp_path):
     # Before the fix, 5 of 5 runs of this stress hung (in a train run or a loader cycle); see fork_stress.py.
     process, out = start_python([os.path.join("tests", "fork_stress.py"), demo_voc.root, str(tmp_path / "runs"),
@@ -129,6 +130,7 @@ def test_many_train_and_evaluate_cycles_with_loader_workers_never_hang(demo_voc,
     assert "finished 3 train runs and 100 loader cycles" in text
 
 
+@pytest.mark.slow
 def test_a_loader_worker_of_a_running_training_ends_within_a_second_on_sigterm(demo_voc, tmp_path):
     config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
     process, _ = start_training(config, run)
@@ -146,6 +148,7 @@ def test_a_loader_worker_of_a_running_training_ends_within_a_second_on_sigterm(d
         kill_group(process)
 
 
+@pytest.mark.slow
 def test_sigterm_to_train_script_with_loader_workers_saves_and_resume_repeats_no_epoch(demo_voc, tmp_path):
     config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
     process, out = start_training(config, run)

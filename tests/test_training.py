@@ -58,6 +58,7 @@ def step(net, losses, trainer, batch, ctx):
     return totals, parts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, lr, steps", [("ssd_512_resnet18_v1_voc", 0.01, 25), ("yolo3_darknet53_voc", 0.001, 15)])
 def test_detector_overfits_one_fixed_batch(demo_voc, name, lr, steps):
     config = demo_config(demo_voc.root, name, lr=lr)
@@ -111,6 +112,7 @@ def test_batches_split_over_two_devices_keep_the_replicas_equal(demo_voc):
             np.testing.assert_array_equal(param.data(ctx[0]).asnumpy(), param.data(ctx[1]).asnumpy(), name)
 
 
+@pytest.mark.slow
 def test_run_directory_holds_config_metrics_log_and_checkpoints(demo_voc, tmp_path):
     run = str(tmp_path / "run")
     result = train(demo_config(demo_voc.root, val_interval=2, tensorboard=True), run, progress=False)
@@ -149,6 +151,7 @@ def test_dcn_v2_with_mxnets_operator_is_refused_on_cpu_before_the_run_folder_exi
     assert result.epoch == 1 and np.isfinite(float(read_metrics(run)[0]["train_loss"]))
 
 
+@pytest.mark.slow
 def test_upgrade_run_scores_epoch_0_exactly_as_its_baseline(demo_voc, tmp_path):
     # The baseline overfits the validation images so that its mAP is well above zero and the comparison means
     # something; the upgrade run then must reproduce that mAP before it trains.
@@ -166,6 +169,7 @@ def test_upgrade_run_scores_epoch_0_exactly_as_its_baseline(demo_voc, tmp_path):
     assert float(rows[0]["map"]) == pytest.approx(baseline.best_map, rel=1e-5, abs=0)
 
 
+@pytest.mark.slow
 def test_interrupted_run_saves_and_resumes_to_the_same_weights(demo_voc, tmp_path, monkeypatch):
     config = demo_config(demo_voc.root)
     train(config, str(tmp_path / "straight"), progress=False)
@@ -207,6 +211,7 @@ def test_resume_accepts_the_same_config_and_names_what_changed(demo_voc, tmp_pat
         resume_config(run, load_config(path, ["train.lr=0.5", "model.data_shape=64"]))
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_naming_epoch_and_iteration_and_keeps_the_last_checkpoint(demo_voc, tmp_path,
                                                                                           monkeypatch):
     calls = {"n": 0}
@@ -254,6 +259,7 @@ def run_script(*args, **kwargs):
     return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True, **kwargs)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_loses_at_most_that_epoch(demo_voc, tmp_path):
     config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
     process = subprocess.Popen([sys.executable, "scripts/train.py", "--config", config, "--output", run,
@@ -276,6 +282,7 @@ def test_sigkill_mid_epoch_loses_at_most_that_epoch(demo_voc, tmp_path):
     assert "trained to epoch 4" in result.stdout
 
 
+@pytest.mark.slow
 def test_piped_output_has_no_progress_bars_but_a_line_per_epoch(demo_voc, tmp_path):
     """Progress bars are for terminals: a run whose output goes to a pipe (as `make demo > log`) writes the epoch
     lines and no carriage-return refreshes, though --no-progress is not given."""
@@ -290,6 +297,7 @@ def test_piped_output_has_no_progress_bars_but_a_line_per_epoch(demo_voc, tmp_pa
     assert b"epoch 1 lr" in output and b"epoch 2 lr" in output
 
 
+@pytest.mark.slow
 def test_cli_dry_run_prints_the_resolved_config_and_errors_exit_2(demo_voc, tmp_path):
     result = run_script("scripts/train.py", "--config", "configs/ssd512_voc_upgrade.yaml", "--dry-run")
     assert result.returncode == 0, result.stderr
@@ -302,6 +310,7 @@ def test_cli_dry_run_prints_the_resolved_config_and_errors_exit_2(demo_voc, tmp_
     assert result.returncode == 2 and "holds no run" in result.stderr
 
 
+@pytest.mark.slow
 def test_two_workers_on_loopback_end_with_the_same_parameters(demo_voc, tmp_path):
     config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
     result = run_script("scripts/launch_dist.py", "-n", "2", "-s", "1", "--", sys.executable, "scripts/train.py",
@@ -319,6 +328,7 @@ def test_two_workers_on_loopback_end_with_the_same_parameters(demo_voc, tmp_path
     assert "6 per worker x 2 workers" in open(os.path.join(run, "log.txt")).read()
 
 
+@pytest.mark.slow
 def test_the_same_config_twice_gives_the_same_metrics_apart_from_timing(demo_voc, tmp_path):
     # Two loader workers draw the batches in an order that varies from run to run; the augmentation still
     # follows each image's seed, so losses and mAP agree to the last printed digit.
@@ -346,6 +356,7 @@ def test_batches_do_not_depend_on_the_number_of_loader_workers(demo_voc):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting, message", [("ctx=[gpu0]", "gpu"), ("data.root=/nonexistent/voc", "no voc split")])
 def test_a_run_that_cannot_start_leaves_no_run_directory(demo_voc, tmp_path, setting, message):
     config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")

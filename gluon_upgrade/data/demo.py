@@ -7,7 +7,9 @@ import json
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Dict, List, Optional, Tuple
 
 import cv2
@@ -94,7 +96,8 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
     seed : int
         Same seed, same files.
     workers : int, optional
-        Processes drawing images (default: every core). The output does not depend on it.
+        Processes drawing images (default: every core); 1 draws in this process, without forking it (a large
+        process forks slowly). The output does not depend on it.
     overwrite : bool
         Replace a demo set already in ``out``.
 
@@ -122,11 +125,16 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
         writer = _COCOWriter(out)
     stats = []
     offset = 0
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    workers = workers or os.cpu_count() or 1
+    with ExitStack() as stack:
+        if workers > 1:
+            draw = partial(stack.enter_context(ProcessPoolExecutor(max_workers=workers)).map, _draw, chunksize=16)
+        else:
+            draw = partial(map, _draw)
         for split_index, (split, count) in enumerate(zip(SPLITS[format], (train, test))):
             split_stats = SplitStats(split)
             jobs = [(seed, split_index, i, size) for i in range(count)]
-            for i, (jpeg, width, height, objects) in enumerate(pool.map(_draw, jobs, chunksize=16)):
+            for i, (jpeg, width, height, objects) in enumerate(draw(jobs)):
                 writer.add(split, offset + i, jpeg, width, height, objects)
                 split_stats.add(objects)
             writer.finish_split(split)

@@ -16,12 +16,16 @@ from gluon_upgrade.models.init import random_init  # noqa: E402
 from gluon_upgrade.models.zoo import load_zoo_model  # noqa: E402
 
 
-def build(name, size, seed=0):
-    """A model-zoo network with calibrated random weights for a ``size`` x ``size`` input."""
+def build(name, size, seed=0, prepare=None, **kwargs):
+    """A model-zoo network with calibrated random weights for a ``size`` x ``size`` input; ``kwargs`` go to
+    GluonCV's constructor, and ``prepare(net)`` runs before the weights are drawn."""
     mx.random.seed(seed)
     from gluoncv.model_zoo import get_model
-    kwargs = {} if name.startswith(("resnet", "mobilenet", "vgg")) else {"pretrained_base": False}
+    if not name.startswith(("resnet", "mobilenet", "vgg", "hrnet")):
+        kwargs.setdefault("pretrained_base", False)
     net = get_model(name, pretrained=False, **kwargs)
+    if prepare is not None:
+        prepare(net)
     return random_init(net, (1, 3, size, size), seed=seed, calibration_passes=2)
 
 
@@ -87,6 +91,19 @@ def gradients(function, args, names, head):
         out = function(*(inputs[name] for name in names))
     out.backward(head)
     return {name: value.grad.asnumpy() for name, value in inputs.items()}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip ``gpu`` tests, saying why, where MXNet sees fewer GPUs than they need."""
+    seen = mx.context.num_gpus()
+    for item in items:
+        marker = item.get_closest_marker("gpu")
+        needed = marker.args[0] if marker and marker.args else 1
+        if marker and seen < needed:
+            item.add_marker(pytest.mark.skip(reason="needs {} GPU(s), MXNet sees {} (mxnet {}{}); "
+                                             "benchmarks/gpu_check.sh installs the CUDA build".format(
+                                                 needed, seen, mx.__version__,
+                                                 "" if mx.runtime.Features().is_enabled("CUDA") else ", a CPU build")))
 
 
 @pytest.fixture

@@ -5,18 +5,21 @@ import subprocess
 import sys
 
 import mxnet as mx
+import numpy as np
 import pytest
 from conftest import build
 
+import gluon_upgrade as gu
 from gluon_upgrade.deploy.symbol import save_network
+from gluon_upgrade.selection.layers import SAMPLED_MARK
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SCRIPT = os.path.join(ROOT, "scripts", "upgrade.py")
 
 
-def run(*args):
+def run(*args, env=None):
     return subprocess.run([sys.executable, SCRIPT] + [str(a) for a in args], capture_output=True, text=True,
-                          cwd=ROOT)
+                          cwd=ROOT, env=env)
 
 
 @pytest.mark.slow
@@ -93,3 +96,100 @@ def test_truncated_params_file_is_named_as_such_not_as_a_misfit(tmp_path):
     result = run("--symbol", str(prefix) + "-symbol.json", "--params", params, "--input-shape", "1,3,32,32")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "not a readable .params file (truncated or corrupt?)" in result.stderr
+
+
+@pytest.mark.slow
+def test_pretrained_weights_that_cannot_be_fetched_say_where_they_go(tmp_path):
+    # GluonCV fetches from MXNET_GLUON_REPO into $MXNET_HOME/models: a closed local port fails at once, online too.
+    env = dict(os.environ, MXNET_HOME=str(tmp_path / "home"), MXNET_GLUON_REPO="http://127.0.0.1:9/")
+    result = run("--model", "resnet18_v1", "--pretrained", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "building resnet18_v1 needs GluonCV weights that could not be fetched" in result.stderr
+    assert "copy them into {}".format(tmp_path / "home" / "models") in result.stderr
+
+
+def _trained(tmp_path):
+    """A resnet18_v1 with random weights saved as a user's trained file, with its input and outputs."""
+    net = build("resnet18_v1", 64)
+    path = tmp_path / "trained.params"
+    net.save_parameters(str(path))
+    x = mx.nd.random.uniform(shape=(1, 3, 64, 64))
+    return net, path, x
+
+
+@pytest.mark.slow
+def test_trained_weights_upgraded_with_two_deformable_groups_and_exported(tmp_path):
+    net, path, x = _trained(tmp_path)
+    last = net.features[7][1].body[3]  # stage 4, block 2, its second 3x3 convolution: resnet18's last
+    report, prefix = tmp_path / "report.json", str(tmp_path / "exported")
+    result = run("--model", "resnet18_v1", "--weights", path, "--input-shape", "1,3,64,64", "--layers", "last1",
+                 "--deformable-groups", "2", "--verify", "--report", report, "--out", prefix, "--export")
+    assert result.returncode == 0, result.stderr
+    (layer,) = json.loads(report.read_text())["layers"]
+    assert layer["name"].endswith("stage4_conv4")
+    assert layer["params_after"] - layer["params_before"] == 2 * 2 * 9 * 512 * 9  # (dy, dx) x taps x groups
+    assert layer["offset_bias"] == 36
+    nodes = json.load(open(prefix + "-symbol.json"))["nodes"]
+    (dcn,) = [n for n in nodes if n["op"] == "_contrib_DeformableConvolution"]
+    assert dcn["attrs"]["num_deformable_group"] == "2"
+    saved = mx.nd.load(prefix + "-0000.params")
+    (weight,) = [v for k, v in saved.items() if k.endswith("stage4_conv4_deformable_conv_weight")]
+    np.testing.assert_array_equal(weight.asnumpy(), last.weight.data().asnumpy())
+    (offset,) = [v for k, v in saved.items() if k.endswith("stage4_conv4_offset_weight")]
+    assert offset.shape == (36, 512, 3, 3) and not offset.asnumpy().any()
+    # The exported model is the trained network: same outputs on a new input.
+    exported = mx.gluon.SymbolBlock.imports(prefix + "-symbol.json", ["data"], prefix + "-0000.params")
+    np.testing.assert_allclose(exported(x).asnumpy(), net(x).asnumpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_block_output_loads_into_the_same_upgrade_and_keeps_the_trained_outputs(tmp_path):
+    net, path, x = _trained(tmp_path)
+    result = run("--model", "resnet18_v1", "--weights", path, "--input-shape", "1,3,64,64", "--out",
+                 tmp_path / "upgraded")
+    assert result.returncode == 0, result.stderr
+    assert "wrote {}".format(tmp_path / "upgraded.params") in result.stdout
+    fresh = gu.upgrade(build("resnet18_v1", 64, seed=5), layers="last3")
+    fresh.load_parameters(str(tmp_path / "upgraded.params"))
+    np.testing.assert_allclose(fresh(x).asnumpy(), net(x).asnumpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("impl", ["sampled", "fast"])
+def test_composite_impls_verify_and_export_as_their_operators(tmp_path, impl):
+    prefix = str(tmp_path / "net")
+    result = run("--model", "resnet18_v1", "--random-init", "--input-shape", "1,3,64,64", "--impl", impl,
+                 "--verify", "--out", prefix, "--export")
+    assert result.returncode == 0, result.stderr
+    graph = open(prefix + "-symbol.json").read()
+    assert "_contrib_DeformableConvolution" not in graph
+    assert graph.count(SAMPLED_MARK) == 3
+    assert ('"gu_deform_sample"' in graph) == (impl == "fast")
+
+
+@pytest.mark.slow
+def test_scope_limits_where_last_n_is_counted(tmp_path):
+    names = {}
+    for scope in ("resnetv10_stage3_", "auto"):
+        report = tmp_path / "{}.json".format(scope)
+        result = run("--model", "resnet18_v1", "--random-init", "--input-shape", "1,3,64,64", "--layers", "last2",
+                     "--scope", scope, "--report", report)
+        assert result.returncode == 0, result.stderr
+        names[scope] = [l["name"] for l in json.loads(report.read_text())["layers"]]
+    # Basic blocks: conv0, conv1, then the first block's 1x1 shortcut conv2, then conv3, conv4.
+    assert names["resnetv10_stage3_"] == ["resnetv10_stage3_conv3", "resnetv10_stage3_conv4"]
+    assert names["auto"] == ["resnetv10_stage4_conv3", "resnetv10_stage4_conv4"]
+    whole = run("--model", "yolo3_darknet53_voc", "--random-init", "--input-shape", "1,3,64,64", "--layers",
+                "last1", "--scope", "", "--report", tmp_path / "yolo.json")
+    assert whole.returncode == 0, whole.stderr
+    (layer,) = json.loads((tmp_path / "yolo.json").read_text())["layers"]
+    assert "yolodetectionblockv3" in layer["name"]  # a head's layer, not Darknet's: the whole network
+
+
+@pytest.mark.slow
+def test_verification_that_fails_exits_1():
+    # The deformable operator sums in another order than oneDNN's convolution: float32 rounding, above 1e-12.
+    result = run("--model", "resnet18_v1", "--random-init", "--input-shape", "1,3,64,64", "--verify", "--rtol",
+                 "1e-12")
+    assert result.returncode == 1
+    assert "FAILED: relative output difference" in result.stderr and "> 1e-12" in result.stderr

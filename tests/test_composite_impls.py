@@ -266,6 +266,27 @@ def test_a_graph_exported_with_impl_fast_loads_in_a_fresh_process(tmp_path):
     np.testing.assert_allclose(np.load(str(tmp_path / "y.npy")), expected, rtol=1e-4, atol=1e-4)
 
 
+IDENTITY_SCRIPT = """
+import mxnet as mx
+from mxnet.symbol.contrib import SyncBatchNorm
+from gluoncv.model_zoo import get_model
+from gluon_upgrade.ops.build import load_fast_operator
+dcn = mx.nd.contrib.DeformableConvolution
+assert load_fast_operator() is None
+assert mx.sym.contrib.SyncBatchNorm is SyncBatchNorm and mx.nd.contrib.DeformableConvolution is dcn
+assert callable(mx.nd.gu_deform_sample) and callable(mx.sym.gu_deform_sample)
+get_model("faster_rcnn_fpn_syncbn_resnest50_coco", pretrained=False, pretrained_base=False)
+"""
+
+
+def test_loading_the_compiled_operator_keeps_mxnets_operator_functions():
+    """mx.library.load makes every operator function anew; GluonCV's FPN compares SyncBatchNorm by identity, and
+    FPN R-CNNs with SyncBatchNorm could not be built after the compiled operator was loaded."""
+    result = subprocess.run([sys.executable, "-c", IDENTITY_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 @pytest.mark.parametrize("impl", IMPLS)
 def test_composite_blocks_are_seen_as_deformable_layers_by_the_reports(impl):
     """A block tree (ResNet-18) upgraded with a composite: the offsets report and the MAC count see the three

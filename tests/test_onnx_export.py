@@ -125,6 +125,74 @@ def test_detector_export_compares_before_nms_and_runs_whole(tmp_path):
     assert "| ssd0_" in report and "Command: `cmd`" in report
 
 
+def _shift(net):
+    """Fractional offsets of about a pixel, the same at every position: random offset weights would scale with
+    the random detectors' activations (up to 1e4 in YOLOv3) and send every sample off the map."""
+    for name, param in net.collect_params().items():
+        if name.endswith("offset_bias"):
+            param.set_data(mx.nd.random.normal(0, 1.0, shape=param.shape))
+
+
+def _nms_graph(symbol_file, force_suppress):
+    """The exported graph with its ``box_nms`` suppressing across classes (True) or per class (as exported)."""
+    graph = json.load(open(symbol_file))
+    (nms,) = [node for node in graph["nodes"] if node["op"] == "_contrib_box_nms"]
+    assert nms["attrs"]["force_suppress"] == "False"  # GluonCV suppresses per class
+    nms["attrs"]["force_suppress"] = str(force_suppress)
+    return mx.sym.load_json(json.dumps(graph))
+
+
+@pytest.mark.parametrize("name,size", [("ssd_128_resnet29_v1_demo", 128),
+                                       pytest.param("yolo3_darknet53_voc", 128, marks=pytest.mark.slow)])
+def test_written_detector_onnx_equals_mxnet_up_to_its_class_agnostic_nms(tmp_path, name, size):
+    """The .onnx file as written, run by onnxruntime, against MXNet running the same exported graph with
+    non-maximum suppression across classes: mx2onnx turns box_nms into ONNX NonMaxSuppression, which cannot
+    suppress per class (the next test). Against the graph as exported, per class, the detections differ
+    wherever boxes of different classes overlap."""
+    import onnxruntime
+    shape = (1, 3, size, size)
+    net = gu.upgrade(load_zoo_model(name, random=True, input_shape=shape), layers="last3", version=1)
+    mx.random.seed(0)
+    _shift(net)
+    prefix = str(tmp_path / "det")
+    export_network(net, prefix, shape)
+    x = data(shape)
+    session = onnxruntime.InferenceSession(prefix + ".onnx", providers=["CPUExecutionProvider"],
+                                           disabled_optimizers=["ConstantFolding"])
+    ids, scores, boxes = session.run(None, {"data": x})
+    assert ids.shape == (1, 100, 1) and (ids >= 0).sum() > 50
+    params = mx.nd.load(prefix + "-0000.params")
+    params = {k.split(":", 1)[1]: v for k, v in params.items()}
+
+    def mxnet(force_suppress):
+        sym = _nms_graph(prefix + "-symbol.json", force_suppress)
+        args = {k: v for k, v in params.items() if k in sym.list_arguments()}
+        aux = {k: v for k, v in params.items() if k in sym.list_auxiliary_states()}
+        executor = sym.bind(mx.cpu(), args=dict(args, data=mx.nd.array(x)), aux_states=aux, grad_req="null")
+        return [o.asnumpy() for o in executor.forward(is_train=False)]
+
+    agnostic = mxnet(True)
+    np.testing.assert_array_equal(ids, agnostic[0])
+    for theirs, ours in zip((scores, boxes), agnostic[1:]):
+        # Random YOLOv3 regressions overflow exp() into infinite boxes: both must, in the same places.
+        scale = np.abs(ours[np.isfinite(ours)]).max()
+        np.testing.assert_allclose(theirs, ours, rtol=1e-4, atol=1e-4 * scale)
+
+
+def test_onnx_suppresses_across_classes_where_mxnet_suppresses_per_class(tmp_path):
+    """Two boxes of different classes overlapping at IoU 0.81: GluonCV's box_nms keeps both, the ONNX model
+    keeps the better one. This is what the exported detectors' NMS does differently."""
+    boxes = np.array([[[0, 0.9, 0, 0, 10, 10], [1, 0.8, 1, 1, 10, 10], [0, 0.7, 20, 20, 30, 30]]], np.float32)
+    sym = mx.sym.contrib.box_nms(mx.sym.var("data"), overlap_thresh=0.5, valid_thresh=0.01, id_index=0,
+                                 score_index=1, coord_start=2, force_suppress=False)
+    path = export_onnx(sym, {}, boxes.shape, str(tmp_path / "nms.onnx"))
+    ours = run_mxnet(sym, {}, boxes)[0]
+    theirs = next(iter(run_onnx(path, boxes)[0].values()))
+    np.testing.assert_array_equal(ours[0, :, 0], [0, 1, 0])
+    np.testing.assert_array_equal(theirs[0, :, 0], [0, 0, -1])
+    np.testing.assert_array_equal(theirs[0, :2], boxes[0, [0, 2]])
+
+
 def test_errors_name_the_problem(tmp_path):
     net = upgraded_net(1)
     sym, params, _ = export(net, tmp_path)
@@ -168,6 +236,79 @@ def test_script_errors_exit_2(tmp_path):
         result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
                             "--input-shape", shape, "--out", tmp_path / "o")
         assert result.returncode == 2 and "N,C,H,W" in result.stderr and "Traceback" not in result.stderr
+
+
+def _saved_detector(tmp_path, name, size, seed=0):
+    """An upgraded model-zoo detector with random offset branches, saved as symbol + params: the prefix."""
+    net = gu.upgrade(load_zoo_model(name, random=True, input_shape=(1, 3, size, size)), layers="last3")
+    mx.random.seed(seed)
+    _shift(net)
+    prefix = str(tmp_path / name)
+    save_network(net, prefix, True, (1, 3, size, size))
+    return prefix
+
+
+@pytest.mark.slow
+def test_script_checks_on_an_image_prepared_as_in_evaluation(tmp_path):
+    """A one-colour image: resized it stays that colour, so the network input is known by hand, (RGB / 255 -
+    ImageNet mean) / std, and the deformable layers' outputs the report gives can be recomputed from it."""
+    import cv2
+    prefix = _saved_detector(tmp_path, "ssd_128_resnet29_v1_demo", 128)
+    rgb = np.array([120, 60, 200], np.uint8)
+    image = tmp_path / "colour.png"
+    cv2.imwrite(str(image), np.tile(rgb[::-1], (30, 40, 1)))  # OpenCV writes BGR
+    common = ["--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params"]
+    result = run_script(*common, "--input-shape", "1,3,128,128", "--image", image, "--out", tmp_path / "out",
+                        "--report", tmp_path / "report.md")
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["input"] == "colour.png"
+    pixel = (rgb / 255.0 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    x = np.broadcast_to(pixel.astype(np.float32)[None, :, None, None], (1, 3, 128, 128)).copy()
+    sym, params = load_symbol(prefix + "-symbol.json", prefix + "-0000.params")
+    layers = [o for o in saved["check"]["outputs"] if o["role"] == "deformable layer output"]
+    assert len(layers) == 3
+    internals = sym.get_internals()
+    for layer in layers:
+        (value,) = run_mxnet(internals[layer["name"]], params, x)
+        assert layer["max_value"] == pytest.approx(np.abs(value).max(), rel=1e-5) and layer["max_value"] > 0.1
+    two = run_script(*common, "--input-shape", "2,3,128,128", "--image", image, "--out", tmp_path / "two")
+    assert two.returncode == 2 and "--image checks one image: give --input-shape 1,C,H,W" in two.stderr
+    missing = run_script(*common, "--input-shape", "1,3,128,128", "--image", tmp_path / "no.png", "--out",
+                         tmp_path / "none")
+    assert missing.returncode == 2 and "image not found" in missing.stderr
+
+
+@pytest.mark.slow
+def test_script_without_check_only_writes(tmp_path):
+    net = upgraded_net(1)
+    prefix = str(tmp_path / "net")
+    save_network(net, prefix, True, (1, 3, 11, 9))
+    result = run_script("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
+                        "1,3,11,9", "--no-check", "--out", tmp_path / "out", "--report", tmp_path / "report.md")
+    assert result.returncode == 0, result.stderr
+    assert "ONNX against MXNet" not in result.stdout
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["check"] is None and saved["input"] == "no input"
+    # The file is still the network: onnxruntime runs it and agrees with MXNet.
+    theirs, _ = run_onnx(str(tmp_path / "out.onnx"), data((1, 3, 11, 9)))
+    np.testing.assert_allclose(next(iter(theirs.values())), net(mx.nd.array(data((1, 3, 11, 9)))).asnumpy(),
+                               atol=2e-5)
+
+
+@pytest.mark.slow
+def test_script_exports_an_upgraded_yolo3(tmp_path):
+    prefix = _saved_detector(tmp_path, "yolo3_darknet53_voc", 128)
+    result = run_script("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
+                        "1,3,128,128", "--out", tmp_path / "yolo", "--report", tmp_path / "report.md")
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert [o["role"] for o in saved["check"]["outputs"]].count("deformable layer output") == 3
+    assert saved["check"]["model_outputs"] == [[1, 100, 1], [1, 100, 1], [1, 100, 4]]
+    layers = [o for o in saved["check"]["outputs"] if o["role"] == "deformable layer output"]
+    assert all(o["max_rel"] < 1e-4 and o["max_value"] > 1 for o in layers), layers
+    model = onnx.load(str(tmp_path / "yolo.onnx"))
+    assert sum(node.op_type == "DeformConv" for node in model.graph.node) == 3
 
 
 def test_head_outputs_are_the_prediction_layers():

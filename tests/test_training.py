@@ -12,16 +12,18 @@ from gluoncv.data.mixup.detection import MixupDetection
 from mxnet import autograd
 
 from conftest import ROOT, read_metrics, write_demo_config
+
+import gluon_upgrade as gu
 from gluon_upgrade.config.loader import config_from_dict, load_config
 from gluon_upgrade.data.datasets import detection_dataset
 from gluon_upgrade.data.transforms import RANDOM_SHAPES, train_loader
 from gluon_upgrade.errors import ConfigError
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.training import losses as losses_module
-from gluon_upgrade.training.distributed import connect
+from gluon_upgrade.training.distributed import Worker, connect
 from gluon_upgrade.training.loop import TrainingError, train
 from gluon_upgrade.training.losses import detector_losses
-from gluon_upgrade.training.optim import make_trainer
+from gluon_upgrade.training.optim import make_trainer, set_multipliers
 from gluon_upgrade.training.resume import resume_config
 from gluon_upgrade.training.rundir import RunDir
 
@@ -367,3 +369,34 @@ def test_a_run_that_cannot_start_leaves_no_run_directory(demo_voc, tmp_path, set
                         "--set", "train.epochs=1", "--set", "train.lr_decay_epoch=[]", timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert [r["epoch"] for r in read_metrics(run)] == ["1"]
+
+
+@pytest.mark.parametrize("offset_lr_mult,no_wd", [(0.1, True), (1.0, False)])
+def test_offset_lr_mult_and_no_wd_reach_the_optimizer_step(offset_lr_mult, no_wd):
+    """One SGD step (no momentum) against its formula by hand: w -= lr * mult * (grad / batch + wd * wd_mult * w)."""
+    mx.random.seed(0)
+    net = mx.gluon.nn.HybridSequential()
+    net.add(mx.gluon.nn.Conv2D(4, 3, padding=1, in_channels=3), mx.gluon.nn.BatchNorm(in_channels=4),
+            mx.gluon.nn.Conv2D(2, 3, padding=1, in_channels=4))
+    net.initialize(mx.init.Normal(0.5))
+    net = gu.upgrade(net, layers=[net[2].name], scope="")
+    for name, param in net.collect_params().items():  # offsets and biases away from zero: decay must show
+        if "offset" in name or name.endswith(("_bias", "_beta")):
+            param.set_data(mx.nd.random.normal(0, 0.1, shape=param.shape))
+    train = {"optimizer": "sgd", "lr": 0.5, "momentum": 0.0, "wd": 0.1, "no_wd": no_wd,
+             "offset_lr_mult": offset_lr_mult}
+    assert set_multipliers(net, train) == 2
+    trainer = make_trainer(net, train, Worker(rank=0, count=1, kvstore="device"))
+    params = {name: p for name, p in net.collect_params().items() if p.grad_req != "null"}
+    before = {name: p.data().asnumpy().copy() for name, p in params.items()}
+    x = mx.nd.random.uniform(shape=(2, 3, 6, 6))
+    with mx.autograd.record():
+        loss = (net(x) ** 2).sum()
+    loss.backward()
+    grads = {name: p.grad().asnumpy().copy() for name, p in params.items()}
+    trainer.step(2)
+    for name, param in params.items():
+        lr = 0.5 * (offset_lr_mult if "offset" in name else 1.0)
+        wd = 0.0 if no_wd and name.endswith(("_bias", "_beta", "_gamma")) else 0.1
+        expected = before[name] - lr * (grads[name] / 2 + wd * before[name])
+        np.testing.assert_allclose(param.data().asnumpy(), expected, rtol=1e-5, atol=1e-6, err_msg=name)

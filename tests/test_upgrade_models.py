@@ -103,13 +103,30 @@ def test_upgraded_weights_are_the_trained_ones_with_context_dtype_and_multiplier
     assert not dcn.offset_weight.data().asnumpy().any() and not dcn.offset_bias.data().asnumpy().any()
 
 
-def test_rcnn_and_segmentation_backbones_are_found():
-    for name, expected in [("faster_rcnn_resnet50_v1b_voc", ["layers4_conv1", "layers4_conv4", "layers4_conv7"]),
-                           ("fcn_resnet50_voc", ["layers4_conv1", "layers4_conv4", "layers4_conv7"])]:
-        from gluoncv.model_zoo import get_model
-        net = get_model(name, pretrained=False, pretrained_base=False)
-        net.initialize()
-        net(mx.nd.zeros((1, 3, 96, 96)))
-        net = gu.upgrade(net)
-        names = [l.name for l in gu.conv_layers(net) if l.deformable]
-        assert [n.split("_", n.count("_") - 1)[-1] for n in names] == expected, names
+@pytest.mark.parametrize("version", [1, 2])
+def test_two_deformable_groups_keep_outputs_and_move_each_half_of_the_channels_alone(version):
+    """An offset of exactly one pixel to the right for deformable group 0 samples its channels where a plain
+    convolution of the zero-padded input shifted left by one column would: computed here with Convolution."""
+    mx.random.seed(0)
+    conv = mx.gluon.nn.Conv2D(6, 3, padding=1, in_channels=4)
+    net = mx.gluon.nn.HybridSequential()
+    net.add(conv)
+    net.initialize(mx.init.Normal(1.0))
+    x = mx.nd.random.normal(shape=(2, 4, 6, 7))
+    before = net(x).asnumpy()
+    weight, bias = conv.weight.data().copy(), conv.bias.data().copy()
+
+    net = gu.upgrade(net, layers="re:conv", deformable_groups=2, version=version)
+
+    dcn = net[0]
+    assert dcn.offset_weight.shape == ((2 if version == 1 else 3) * 9 * 2, 4, 3, 3)
+    np.testing.assert_allclose(net(x).asnumpy(), before, rtol=1e-5, atol=1e-5)
+    # Offsets are (dy, dx) per tap, 18 per group; v2's masks follow them, at 2 * sigmoid(0) = 1.
+    offset_bias = np.zeros(dcn.offset_bias.shape, np.float32)
+    offset_bias[1:18:2] = 1.0
+    dcn.offset_bias.set_data(mx.nd.array(offset_bias))
+    padded = np.pad(x.asnumpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    shifted = padded.copy()
+    shifted[:, :2, :, :-1], shifted[:, :2, :, -1] = padded[:, :2, :, 1:], 0  # group 0: channels 0-1
+    expected = mx.nd.Convolution(mx.nd.array(shifted), weight, bias, kernel=(3, 3), num_filter=6).asnumpy()
+    np.testing.assert_allclose(net(x).asnumpy(), expected, rtol=1e-4, atol=1e-4)

@@ -55,8 +55,7 @@ def random_init(net: Block, input_shape: Sequence[int], seed: int = 0, calibrati
     mx.random.seed(seed)
     shape = tuple(input_shape)
     _calibrate_blocks(net, mx.nd.random.uniform(shape=shape, ctx=ctx))
-    if any(isinstance(b, SymbolBlock) and "BatchNorm" in b._cached_graph[1].tojson() for _, b in walk_blocks(net)):
-        _calibrate_graphs(net, shape, calibration_passes, ctx)
+    _calibrate_graphs(net, shape, calibration_passes, ctx)
     return net
 
 
@@ -83,12 +82,24 @@ def _calibrate_blocks(net: Block, images: mx.nd.NDArray) -> None:
 
 
 def _calibrate_graphs(net: Block, shape: Sequence[int], passes: int, ctx: mx.Context) -> None:
-    """Update graph BatchNorm nodes' running statistics by training-mode forward/backward passes."""
-    for _ in range(passes):
-        with mx.autograd.record():
-            outputs = flatten_outputs(net(mx.nd.random.uniform(shape=shape, ctx=ctx)))
-            total = sum(o.sum() for o in outputs)
-        total.backward()
+    """Update graph BatchNorm nodes' running statistics by training-mode forward/backward passes of each graph
+    on its own input, so that heads which need labels in training mode (R-CNN) are not run that way."""
+    graphs = [b for _, b in walk_blocks(net)
+              if isinstance(b, SymbolBlock) and "BatchNorm" in b._cached_graph[1].tojson()]
+    for _ in range(passes if graphs else 0):
+        inputs = {}
+        handles = [g.register_forward_pre_hook(lambda block, args: inputs.setdefault(id(block), args))
+                   for g in graphs]
+        try:
+            with mx.autograd.predict_mode():
+                net(mx.nd.random.uniform(shape=shape, ctx=ctx))
+        finally:
+            for handle in handles:
+                handle.detach()
+        for graph in graphs:
+            with mx.autograd.record():
+                total = sum(o.sum() for o in flatten_outputs(graph(*inputs[id(graph)])))
+            total.backward()
     mx.nd.waitall()
     for param in net.collect_params().values():
         if param.grad_req != "null":

@@ -57,7 +57,8 @@ def zoo_model(name: str, **kwargs) -> Block:
     ``UpgradeError`` when weights cannot be fetched.
 
     GluonCV downloads trained (``pretrained``) and ImageNet (``pretrained_base``) weights to ``~/.mxnet/models``
-    on first use; offline, the error says which switch to turn off or where to put the file.
+    (``$MXNET_HOME/models``) on first use; offline, the error says which switch to turn off or where to put the
+    file.
     """
     from gluoncv.model_zoo import get_model
     try:
@@ -70,9 +71,9 @@ def zoo_model(name: str, **kwargs) -> Block:
             return get_model(name, **kwargs)
     except (OSError, ConnectionError) as err:
         raise UpgradeError(
-            "building {} needs GluonCV weights that could not be fetched ({}): copy them into ~/.mxnet/models, "
+            "building {} needs GluonCV weights that could not be fetched ({}): copy them into {}, "
             "or build without them (pretrained: false, pretrained_base: false)".format(
-                name, str(err).split("\n")[0][:200])) from None
+                name, str(err).split("\n")[0][:200], os.path.join(mx.base.data_dir(), "models"))) from None
 
 
 def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = False, random: bool = False,

@@ -9,14 +9,16 @@ names the compiler (default ``$CXX``, else ``g++``).
 
 ``scripts/build_ops.py`` builds it ahead of time (``make venv`` runs it).
 """
+import contextlib
 import hashlib
 import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import mxnet as mx
 
@@ -110,8 +112,29 @@ def load_fast_operator() -> Optional[str]:
     """
     if not _state["loaded"] and _state["error"] is None:
         try:
-            mx.library.load(str(build().resolve()), False)
+            with _operator_functions_kept():
+                mx.library.load(str(build().resolve()), False)
             _state["loaded"] = True
         except (RuntimeError, OSError, mx.base.MXNetError) as error:
             _state["error"] = str(error).strip() or type(error).__name__
     return _state["error"]
+
+
+@contextlib.contextmanager
+def _operator_functions_kept() -> Iterator[None]:
+    """Keep MXNet's operator functions the objects they were.
+
+    ``mx.library.load`` generates every ``mx.nd`` / ``mx.sym`` operator function anew. Code that compares them by
+    identity then breaks: GluonCV's FPN tests ``norm_layer is mx.sym.contrib.SyncBatchNorm`` against the function
+    it imported, and without its ``key`` the FPN R-CNNs with SyncBatchNorm can no longer be built. Functions that
+    existed before are put back; the library's new ones stay.
+    """
+    modules = [m for name, m in list(sys.modules.items())
+               if m is not None and name.startswith(("mxnet.ndarray", "mxnet.symbol"))]
+    before = [(m, {k: v for k, v in vars(m).items() if callable(v)}) for m in modules]
+    try:
+        yield
+    finally:
+        for module, functions in before:
+            for name, function in functions.items():
+                setattr(module, name, function)

@@ -40,8 +40,10 @@ def write_benchmark(args: argparse.Namespace, stem: str, title: str, note: str, 
                     rows: Sequence[Sequence], data: Dict[str, Any], command: str,
                     sections: Sequence[str] = ()) -> str:
     """Write ``OUT/STEM.md`` (title, note, table, further ``sections`` of markdown, machine, command) and
-    ``OUT/STEM.json`` (the entries of ``data``, plus ``machine`` and ``command``); return the markdown."""
+    ``OUT/STEM.json`` (the entries of ``data``, plus ``machine`` and ``command``); return the markdown. With
+    ``--ctx gpu`` the stem ends in ``_gpu``, beside the CPU results."""
     machine = describe_machine(args.ctx)
+    stem += "_gpu" if args.ctx == "gpu" else ""
     text = "\n".join(["# " + title, "", note, "", markdown_table(headers, rows), ""]
                      + [part for section in sections for part in (section, "")]
                      + ["Machine: {}  ".format(machine), "Command: `{}`".format(command), ""])

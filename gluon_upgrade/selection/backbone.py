@@ -6,7 +6,7 @@ into a test on layers.
 """
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from mxnet.gluon import Block, SymbolBlock
 
@@ -35,12 +35,59 @@ class Backbone:
         return not (self.exclude is not None and self.exclude.search(layer.name))
 
 
-def _gluoncv_classes():
-    from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
-    from gluoncv.model_zoo.ssd.ssd import SSD
+def _ssd(net) -> Tuple[Block, ...]:
+    from gluoncv.model_zoo.ssd.resnet_v1b_ssd import ResNetV1bSSD
     from gluoncv.model_zoo.ssd.vgg_atrous import VGGAtrousExtractor
+    # VGG and ResNet-v1b extractors keep their extra layers beside the base network's stages, in the same block.
+    if isinstance(net.features, VGGAtrousExtractor):
+        return (net.features.stages,)
+    if isinstance(net.features, ResNetV1bSSD):
+        return (net.features.stage1, net.features.stage2)
+    return (net.features,)
+
+
+def _rcnn(net) -> Tuple[Block, ...]:
+    # C4 networks run the last stage per region (``top_features``); FPN ones have it in ``features``.
+    return tuple(b for b in (net.features, getattr(net, "top_features", None)) if b is not None)
+
+
+# Where CenterNet's base networks keep the classification network they extend with upsampling layers:
+# DeconvResnet, DeconvDLA, DUCMobilenet.
+_CENTER_NET_BASES = ("base_network", "base", "feature")
+
+
+def _center_net(net) -> Tuple[Block, ...]:
+    children = net.base_network._children
+    return tuple(children[name] for name in _CENTER_NET_BASES if name in children)[:1]
+
+
+def _children(names: Optional[Sequence[str]] = None,
+              exclude: Sequence[str] = ()) -> Callable[[Block], Tuple[Block, ...]]:
+    """The network's children named ``names`` (None: all of them) but those in ``exclude``."""
+    def blocks(net):
+        return tuple(c for k, c in net._children.items() if (names is None or k in names) and k not in exclude)
+    return blocks
+
+
+def _families() -> List[Tuple[str, type, Callable[[Block], Tuple[Block, ...]]]]:
+    """(family, network class, its backbone's blocks) for GluonCV's detection and segmentation networks."""
+    from gluoncv.model_zoo.center_net.center_net import CenterNet
+    from gluoncv.model_zoo.deeplabv3b_plus import DeepLabWV3Plus
+    from gluoncv.model_zoo.fastscnn import FastSCNN
+    from gluoncv.model_zoo.hrnet import HighResolutionSegNet
+    from gluoncv.model_zoo.rcnn.rcnn import RCNN
+    from gluoncv.model_zoo.ssd.ssd import SSD
     from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
-    return SSD, VGGAtrousExtractor, YOLOV3, FasterRCNN
+    return [
+        ("ssd", SSD, _ssd),
+        ("yolo3", YOLOV3, lambda net: (net.stages,)),
+        ("rcnn", RCNN, _rcnn),
+        ("center-net", CenterNet, _center_net),
+        ("deeplab-v3b-plus", DeepLabWV3Plus, _children(["mod{}".format(i) for i in range(1, 8)])),
+        # The encoder: its two feature fusion / classifier stages are the decoder.
+        ("fast-scnn", FastSCNN, _children(["learning_to_downsample", "global_feature_extractor"])),
+        ("hrnet-segmentation", HighResolutionSegNet, _children(exclude=["last_layer"])),
+    ]
 
 
 _RESNET_STAGES = ("conv1", "layer1", "layer2", "layer3", "layer4")
@@ -52,8 +99,9 @@ def find_backbone(net: Block, layers: Sequence[ConvLayer]) -> Backbone:
     Parameters
     ----------
     net : Block
-        SSD (ResNet, VGG, MobileNet bases), YOLOv3, Faster/Mask R-CNN, FCN/PSP/DeepLab, a classification
-        network with a ``features`` child or ResNet-style ``layer1..4`` children, or a ``SymbolBlock``.
+        Any detection or segmentation network of GluonCV's model zoo (SSD, YOLOv3, Faster/Mask/DoubleHead R-CNN,
+        CenterNet, FCN, PSPNet, DeepLabV3(+), DANet, ICNet, Fast-SCNN, HRNet), a classification network with a
+        ``features`` child or ResNet-style ``layer1..4`` children, or a ``SymbolBlock``.
     layers : sequence of ConvLayer
         The network's convolutions in forward order (``conv_layers(net)``); used for ``SymbolBlock``
         networks, whose backbone is taken to be the layers named like the first (stem) convolution.
@@ -63,20 +111,12 @@ def find_backbone(net: Block, layers: Sequence[ConvLayer]) -> Backbone:
     UpgradeError
         When the network is of no known family.
     """
-    SSD, VGGAtrousExtractor, YOLOV3, FasterRCNN = _gluoncv_classes()
-    if isinstance(net, SSD):
-        features = net.features
-        if isinstance(features, VGGAtrousExtractor):
-            return Backbone("ssd-vgg", (features.stages,))
-        return Backbone("ssd", (features,))
-    if isinstance(net, YOLOV3):
-        return Backbone("yolo3", (net.stages,))
-    if isinstance(net, FasterRCNN):
-        blocks = tuple(b for b in (net.features, net.top_features) if b is not None)
-        return Backbone("rcnn", blocks)
+    for family, cls, blocks in _families():
+        if isinstance(net, cls):
+            return Backbone(family, blocks(net))
     children = net._children
     if all(name in children for name in _RESNET_STAGES[1:]):
-        # FCN / PSP / DeepLab and ResNet-v1b expose the base network's stages as their own children.
+        # FCN, PSP, DeepLab, DANet, ICNet and ResNet-v1b expose the base network's stages as their own children.
         return Backbone("resnet-stages", tuple(children[n] for n in _RESNET_STAGES if n in children))
     if "features" in children:
         return Backbone("classification", (children["features"],))
@@ -86,7 +126,7 @@ def find_backbone(net: Block, layers: Sequence[ConvLayer]) -> Backbone:
         if "_" in stem:
             return Backbone("graph", (net,), prefix=stem[: stem.rfind("_") + 1])
     raise UpgradeError(
-        "cannot find the backbone of {} (not a GluonCV SSD, YOLOv3, R-CNN, segmentation or classification "
+        "cannot find the backbone of {} (not a GluonCV detection, segmentation or classification "
         "network). Pass scope='' for the whole network or scope='<name prefix>'; its children are:\n{}".format(
             type(net).__name__, list_names("{} ({})".format(k, type(c).__name__) for k, c in children.items())))
 

@@ -66,14 +66,18 @@ def offset_channels(kernel: Sequence[int], version: int, deformable_groups: int)
     return (2 if version == 1 else 3) * kernel[0] * kernel[1] * deformable_groups
 
 
-def check_channels(layer: ConvLayer, deformable_groups: int) -> None:
-    """Raise ``UpgradeError`` when the layer's weight shape is unknown or its channels do not split."""
+def check_channels(layer: ConvLayer, deformable_groups: int, version: int) -> None:
+    """Raise ``UpgradeError`` when the layer's weight shape is unknown or its channels do not split: input
+    channels always, output channels for DCN v2 too (MXNet's v2 operator, which the GPU and ONNX export use)."""
     if not layer.in_channels:
         raise UpgradeError("the weight of {} has no shape yet (deferred initialisation): run one forward "
                            "pass, or load trained weights, before upgrading".format(layer.name))
     if layer.in_channels % deformable_groups:
         raise UpgradeError("{}: {} input channels do not split into {} deformable groups".format(
             layer.name, layer.in_channels, deformable_groups))
+    if version == 2 and layer.out_channels % deformable_groups:
+        raise UpgradeError("{}: {} output channels do not split into {} deformable groups, as MXNet's DCN v2 "
+                           "operator requires".format(layer.name, layer.out_channels, deformable_groups))
 
 
 def deformable_block(conv: nn.conv_layers._Conv, layer: ConvLayer, version: int,
@@ -85,7 +89,7 @@ def deformable_block(conv: nn.conv_layers._Conv, layer: ConvLayer, version: int,
     ``lr_mult``, ``wd_mult``); the offset branch is zero. The block keeps ``conv``'s prefix, so its
     parameters are named ``<conv prefix>deformable_conv_weight`` and ``<conv prefix>offset_weight``.
     """
-    check_channels(layer, deformable_groups)
+    check_channels(layer, deformable_groups, version)
     cls = BLOCKS[impl, version]
     activation = conv.act._act_type if getattr(conv, "act", None) is not None else None
     # MXNet's block would group the offset branch like the main convolution; built with groups=1 the offset

@@ -28,7 +28,7 @@ def upgrade_graph_layers(block: SymbolBlock, layers: Iterable[ConvLayer], versio
     layers = list(layers)
     targets = {}
     for layer in layers:
-        check_channels(layer, deformable_groups)
+        check_channels(layer, deformable_groups, version)
         targets[layer.node] = NodeUpgrade(version, deformable_groups, layer.in_channels, impl)
     graph, new_shapes = rewrite_graph(graph_json(block), targets)
     outputs = mx.sym.load_json(json.dumps(graph))

@@ -29,6 +29,8 @@ def parse_args(argv=None):
                         help="override a key of every config (repeatable)")
     parser.add_argument("--batch", type=int, default=8, help="images per timed batch")
     parser.add_argument("--repeats", type=int, default=10, help="timed batches per network")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N",
+                        help="fine-tune every depth with N seeds (the config's and the next ones): mean +- std")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 
@@ -39,7 +41,7 @@ def main(argv=None) -> int:
     from gluon_upgrade.experiments.depth import run_depth_study
     return run_main(lambda: run_depth_study(args.baseline, args.upgrade, args.out, args.depths, args.baseline_run,
                                             args.set, args.batch, args.repeats, command_line("depth_study.py", argv),
-                                            not args.no_progress))
+                                            not args.no_progress, args.seeds))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Pretrain the demo SSD's backbone on crops of demo objects: the demo's stand-in for ImageNet weights.
+"""Pretrain a demo detector's backbone on crops of demo objects: the demo's stand-in for ImageNet weights.
 
 The weights are cached under data/demo/backbone/ by a fingerprint of the generator, the network and the settings:
 a second call reuses them (unless --force). A config loads them with model.pretrained_base: true.
@@ -7,6 +7,7 @@ a second call reuses them (unless --force). A config loads them with model.pretr
 Examples
 --------
 python scripts/pretrain_backbone.py
+python scripts/pretrain_backbone.py --model yolo3_darknet27_demo
 python scripts/pretrain_backbone.py --force --report results/demo/pretrain_backbone.md
 """
 import argparse
@@ -20,6 +21,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="ssd_128_resnet29_v1_demo",
+                        help="the demo network whose backbone to pretrain: ssd_128_resnet29_v1_demo (default) or "
+                             "yolo3_darknet27_demo")
     parser.add_argument("--force", action="store_true", help="pretrain again even if the cache holds the weights")
     parser.add_argument("--workers", type=int, help="processes drawing the crops (default: every core)")
     parser.add_argument("--report", help="also write what was done, with this command, to a Markdown file")
@@ -36,10 +40,10 @@ def main(argv=None) -> int:
 
     def work():
         start = time.perf_counter()
-        result = pretrained_backbone(force=args.force, workers=args.workers)
+        result = pretrained_backbone(args.model, force=args.force, workers=args.workers)
         what = "pretrained in {:.0f} s".format(time.perf_counter() - start) if result.trained else "reused"
-        text = "backbone {} ({}): held-out crop accuracy {:.1%} (chance {:.1%}; {} steps of {} crops)".format(
-            portable_path(result.path), what, result.val_accuracy, 1 / len(CLASSES), result.settings.steps,
+        text = "{} backbone {} ({}): held-out crop accuracy {:.1%} (chance {:.1%}; {} steps of {} crops)".format(
+            args.model, portable_path(result.path), what, result.val_accuracy, 1 / len(CLASSES), result.settings.steps,
             result.settings.batch)
         if args.report:
             write_text(args.report, "# The demo's ImageNet stand-in\n\nMade by `{}`.\n\n{}\n".format(

@@ -30,6 +30,11 @@ def parse_args(argv=None):
     parser.add_argument("--out", help="results folder (default: results, or results/demo with --demo)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of every config (repeatable)")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N",
+                        help="fine-tune each row with N seeds (the config's and the next ones): mean +- std")
+    parser.add_argument("--control", action="store_true",
+                        help="also train each base on for the fine-tune's schedule without the upgrade (--demo "
+                             "always does)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands the rows need, run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
@@ -44,9 +49,9 @@ def main(argv=None) -> int:
     def work():
         if args.dry_run:
             return format_commands(make_plans(args.table, args.rows, args.base, out, args.data_root, args.demo,
-                                              args.set))
+                                              args.set, args.seeds, args.control))
         return reproduce(args.table, args.rows, args.base, out, args.data_root, args.demo, args.set,
-                         command_line("reproduce.py", argv), not args.no_progress)
+                         command_line("reproduce.py", argv), not args.no_progress, args.seeds, args.control)
     return run_main(work)
 
 

@@ -84,7 +84,6 @@ def test_error_in_a_base_file_names_the_base(tmp_path):
     ("train: {kvstore: dist}", "train.kvstore must be one of device, local, dist_sync, dist_device_sync, horovod"),
     ("train: {lr_decay_epochs: [2]}", "unknown key 'train.lr_decay_epochs'; did you mean 'train.lr_decay_epoch'\\?"),
     ("train: {mixup: true}", "train.mixup applies to YOLOv3 models only"),
-    ("model: {name: yolo3_darknet53_voc}\ntrain: {augment: crop_flip}", "train.augment applies to SSD models only"),
     ("train: {augment: light}", "train.augment must be one of gluoncv, crop_flip"),
     ("model: {mode: upgrade}", "model.mode upgrade needs the trained standard network"),
     ("train: {fine_tune_of: nowhere.yaml}", "train.fine_tune_of: baseline config .*nowhere.yaml not found"),

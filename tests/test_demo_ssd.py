@@ -66,7 +66,7 @@ def test_anchors_follow_the_input_side():
 def test_no_published_detector_or_missing_backbone_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(UpgradeError, match="no published detector weights"):
         ssd_128_resnet29_v1_demo(pretrained=True)
-    monkeypatch.setattr(pretrain, "backbone_path", lambda: str(tmp_path / "none.params"))
+    monkeypatch.setattr(pretrain, "backbone_path", lambda model: str(tmp_path / "none.params"))
     with pytest.raises(UpgradeError, match="no pretrained backbone .* python scripts/pretrain_backbone.py"):
         ssd_128_resnet29_v1_demo(pretrained_base=True)
 
@@ -76,14 +76,14 @@ SMALL = pretrain.PretrainSettings(crops=48, val_crops=12, steps=3, batch=8)
 
 def test_pretraining_writes_the_backbone_once_and_pretrained_base_loads_it(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrain, "CACHE", str(tmp_path))
-    first = pretrain.pretrained_backbone(SMALL, workers=1)
+    first = pretrain.pretrained_backbone(DEMO_SSD, SMALL, workers=1)
     assert first.trained and os.path.dirname(first.path) == str(tmp_path) and 0 <= first.val_accuracy <= 1
-    again = pretrain.pretrained_backbone(SMALL, workers=1)
+    again = pretrain.pretrained_backbone(DEMO_SSD, SMALL, workers=1)
     assert not again.trained and again.path == first.path and again.val_accuracy == first.val_accuracy
-    other = pretrain.backbone_path(pretrain.PretrainSettings(crops=48, val_crops=12, steps=4, batch=8))
+    other = pretrain.backbone_path(DEMO_SSD, pretrain.PretrainSettings(crops=48, val_crops=12, steps=4, batch=8))
     assert other != first.path  # another setting, another file: never a stale backbone
     saved = mx.nd.load(first.path)
-    monkeypatch.setattr(pretrain, "backbone_path", lambda: first.path)
+    monkeypatch.setattr(pretrain, "backbone_path", lambda model: first.path)
     net = ssd_128_resnet29_v1_demo(CLASSES, pretrained_base=True)
     stem = net.features.params["resnetv10_conv0_weight"].data().asnumpy()
     np.testing.assert_array_equal(stem, saved["0.weight"].asnumpy())

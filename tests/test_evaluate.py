@@ -13,7 +13,8 @@ from gluoncv.utils.metrics.voc_detection import VOC07MApMetric
 
 from gluon_upgrade.config.loader import config_from_dict
 from gluon_upgrade.data.datasets import COCOLayoutDetection, VOCLayoutDetection
-from gluon_upgrade.data.transforms import SSDCropFlipTrainTransform, train_loader, val_loader
+from gluon_upgrade.data.transforms import (SSDCropFlipTrainTransform, YOLO3CropFlipTrainTransform, train_loader,
+                                          val_loader)
 from gluon_upgrade.evaluation import evaluate
 from gluon_upgrade.evaluation.from_config import evaluate_config
 from gluon_upgrade.errors import ConfigError, UpgradeError
@@ -177,9 +178,10 @@ def test_eval_script_errors_are_one_message_and_exit_2(tmp_path):
     assert result.returncode == 2 and "no VOC split" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_flip_only_resizes_the_whole_image_and_mirrors_boxes_half_the_time(demo_voc):
+@pytest.mark.parametrize("transform", [SSDCropFlipTrainTransform, YOLO3CropFlipTrainTransform])
+def test_flip_only_resizes_the_whole_image_and_mirrors_boxes_half_the_time(demo_voc, transform):
     dataset = VOCLayoutDetection(demo_voc.root, ["2007/trainval"])
-    flip = SSDCropFlipTrainTransform(SIZE, SIZE, crop=False)
+    flip = transform(SIZE, SIZE, crop=False)
     image, label = dataset[0]
     height, width = image.shape[:2]
     resized = label[:, :4] * np.array([SIZE / width, SIZE / height] * 2)
@@ -197,3 +199,23 @@ def test_flip_only_resizes_the_whole_image_and_mirrors_boxes_half_the_time(demo_
             seen.add("mirrored")
         np.testing.assert_array_equal(boxes[:, 4], label[:, 4])
     assert seen == {"kept", "mirrored"}
+
+
+def test_yolo3_crop_flip_makes_gluoncvs_seven_targets(demo_voc):
+    dataset = VOCLayoutDetection(demo_voc.root, ["2007/trainval"])
+    net = build_network(demo_config(demo_voc.root, name="yolo3_darknet27_demo").model, dataset.classes, [mx.cpu()])
+    image, label = dataset[0]
+    np.random.seed(0)
+    out = YOLO3CropFlipTrainTransform(SIZE, SIZE, net, crop=False)(image, label)
+    assert len(out) == 7 and out[0].shape == (3, SIZE, SIZE)
+    # Each ground-truth box is assigned to one anchor of one output: as many positives as boxes (or fewer, where
+    # two boxes share a cell and an anchor).
+    positives = float(out[1].sum().asscalar())
+    assert 1 <= positives <= len(label)
+    # The last target is the boxes themselves, resized to the input (and mirrored, or not).
+    height, width = image.shape[:2]
+    resized = label[:, :4] * np.array([SIZE / width, SIZE / height] * 2)
+    mirrored = resized.copy()
+    mirrored[:, 0], mirrored[:, 2] = SIZE - resized[:, 2], SIZE - resized[:, 0]
+    boxes = out[6].asnumpy()
+    assert np.allclose(boxes, resized, atol=1e-3) or np.allclose(boxes, mirrored, atol=1e-3)

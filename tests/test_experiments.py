@@ -17,7 +17,8 @@ from gluon_upgrade.errors import ConfigError, DataError
 from gluon_upgrade.experiments import reproduce as harness
 from gluon_upgrade.experiments import runs as runs_module
 from gluon_upgrade.experiments.depth import run_depth_study
-from gluon_upgrade.experiments.reproduce import Row, format_commands, make_plans, select_rows
+from gluon_upgrade.experiments.offset_study import run_offset_study
+from gluon_upgrade.experiments.reproduce import Row, format_commands, make_plans, select_rows, table_markdown
 from gluon_upgrade.experiments.runs import RunRecord, ensure_run, fine_tune_overrides, read_run
 from gluon_upgrade.experiments.table2 import run_table2
 from gluon_upgrade.paths import REPO_ROOT, portable_path
@@ -190,9 +191,9 @@ def test_paths_inside_the_repository_are_kept_relative_to_it(tmp_path, monkeypat
     assert load_config(str(tmp_path / "config.yaml")) == config
 
 
-def test_committed_table2_runs_hold_no_absolute_paths():
-    configs = glob.glob(os.path.join(ROOT, "results", "demo", "table2*", "**", "config.yaml"), recursive=True)
-    assert len(configs) >= 4
+def test_committed_demo_runs_hold_no_absolute_paths():
+    configs = glob.glob(os.path.join(ROOT, "results", "demo", "**", "config.yaml"), recursive=True)
+    assert len(configs) >= 4 + 2 * 20 + 15 + 6  # Table II; Tables III and IV (2 baselines, 18 runs); depth; offsets
     for path in configs:
         with open(path) as f:
             config = yaml.safe_load(f)
@@ -275,6 +276,21 @@ def test_harness_rows_and_dry_run_commands():
     assert "model.weights=" in own and "train.epochs=50" in own and "train.lr_decay_epoch=[33, 42]" in own
 
 
+def test_harness_with_seeds_and_control_plans_each_run_and_reports_mean_and_std(monkeypatch):
+    (plan,) = make_plans(3, ["ssd512_resnet50"], "own", "r", None, False, [], seeds=2, control=True)
+    commands = format_commands([plan])
+    assert "--output r/table3/ssd512_resnet50_own/fine_tune  #" in commands
+    assert "--set seed=1 --output r/table3/ssd512_resnet50_own/fine_tune_seed1" in commands
+    assert "--set model.mode=baseline --output r/table3/ssd512_resnet50_own/control  #" in commands
+    assert "--set model.mode=baseline --set seed=1 --output r/table3/ssd512_resnet50_own/control_seed1" in commands
+    measured = {"F": {"map": 0.50}, "upgraded": {"map": [0.50, 0.50]}, "T": {"map": [0.52, 0.54]},
+                "control": {"map": [0.51, 0.51]}, "minutes": {"row": 3.0, "baseline": 2.0}}
+    monkeypatch.setattr(harness.RowPlan, "measured", lambda self: measured)
+    line = next(l for l in table_markdown(3, [plan], "cmd").splitlines() if l.startswith("| SSD512"))
+    # T: mean 53, sample std sqrt(2) = 1.41; T - F: +3 +- 1.41; control 51 +- 0; T - control +2 +- 1.41.
+    assert "| 50.00 | 50.00 +- 0.00 | 53.00 +- 1.41 | +3.00 +- 1.41 | 51.00 +- 0.00 | +2.00 +- 1.41 | 2 |" in line
+
+
 def test_harness_without_data_says_how_to_prepare_it(tmp_path):
     with pytest.raises(DataError, match="pascal_voc.py"):
         harness.reproduce(3, ["ssd512_resnet50"], out=str(tmp_path), data_root=str(tmp_path / "none"),
@@ -292,7 +308,8 @@ def test_harness_row_on_own_baseline_fills_the_table_and_is_not_redone(table2, t
     measured = json.load(open(tmp_path / "table3.json"))["ssd512_resnet50"]
     # F (the base network, scored on its own) equals the upgraded network before fine-tuning.
     assert measured["F"]["map"] > 0
-    assert measured["upgraded"]["map"] == pytest.approx(measured["F"]["map"], abs=1e-6)
+    assert measured["upgraded"]["map"] == [pytest.approx(measured["F"]["map"], abs=1e-6)]
+    assert len(measured["T"]["map"]) == len(measured["control"]["map"]) == 1  # one seed; demo rows have a control
     line = next(line for line in text.splitlines() if line.startswith("| tiny SSD"))
     assert "| own |" in line and "| 79.90 | 80.80 |" in line  # the paper's authors'-base values
     # The row's and its baseline's minutes were both spent inside this call, one after the other: together at
@@ -305,7 +322,7 @@ def test_harness_row_on_own_baseline_fills_the_table_and_is_not_redone(table2, t
     monkeypatch.setattr(harness, "evaluate_config", lambda *a, **k: pytest.fail("a finished row was scored again"))
     assert harness.reproduce(3, out=str(tmp_path), demo=True, command="repro", progress=False) == text
     dry = format_commands(make_plans(3, None, "own", str(tmp_path), None, True, []))
-    assert dry.count("# done: ") == 3
+    assert dry.count("# done: ") == 4  # the baseline, F, the fine-tune and the control
 
 
 def run_script(name, *args):
@@ -340,13 +357,19 @@ def test_depth_study_command_fine_tunes_each_depth_and_writes_the_table(table2, 
     _, out, paths = table2
     result = run_script("depth_study.py", "--baseline", paths["baseline"], "--upgrade", paths["upgrade"],
                         "--baseline-run", os.path.join(out, "table2", "baseline"), "--depths", "0", "2",
-                        "--out", tmp_path, "--batch", "1", "--repeats", "1", "--no-progress")
+                        "--out", tmp_path, "--batch", "1", "--repeats", "1", "--seeds", "2", "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.load(open(tmp_path / "table1_depth.json"))
     assert sorted(data["depths"]) == ["0", "2"]
     assert data["depths"]["2"]["params"] - data["depths"]["0"]["params"] == 2 * (18 * 128 * 9 + 18)
     assert data["command"].startswith("python scripts/depth_study.py --baseline")
-    assert [read_run(str(tmp_path / "depth" / d)).epochs for d in ("0", "2")] == [1, 1]
+    # Two seeds a depth: the config's in depth/<N>, seed 1 in depth/<N>_seed1; the mAP is their mean.
+    for depth in ("0", "2"):
+        finals = [float(read_metrics(str(tmp_path / "depth" / run))[-1]["map"]) for run in (depth, depth + "_seed1")]
+        assert data["depths"][depth]["final_maps"] == pytest.approx(finals)
+        assert data["depths"][depth]["final_map"] == pytest.approx(sum(finals) / 2)
+        assert read_run(str(tmp_path / "depth" / (depth + "_seed1"))).config["seed"] == 1
+    assert " +- " in open(tmp_path / "table1_depth.md").read()
 
 
 def test_reproduce_dry_run_prints_commands_with_the_overrides():
@@ -376,3 +399,24 @@ def test_show_data_command_draws_the_chosen_split(demo_voc, tmp_path):
     assert drawn.shape[0] > 100 and drawn.std() > 0
     missing = run_script("show_data.py", "--config", config, "--out", png)
     assert missing.returncode == 2 and "/nowhere" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.slow
+def test_offset_study_measures_each_multiplier_and_zero_offsets_sample_as_the_standard_layers(table2, demo_voc,
+                                                                                               tmp_path):
+    _, out, paths = table2
+    image = sorted(glob.glob(os.path.join(demo_voc.root, "**", "*.jpg"), recursive=True))[0]
+    text = run_offset_study(paths["baseline"], paths["upgrade"], str(tmp_path), os.path.join(out, "table2", "baseline"),
+                            image, multipliers=[0.0, 1.0], seeds=1, images=3, command="study it", progress=False)
+    data = json.load(open(tmp_path / "offset_study.json"))["runs"]
+    zero, one = data["0.0"][0], data["1.0"][0]
+    # At x0 the offset branches never move from their zero start: the layers sample where standard ones do.
+    assert zero["mean_length"] == 0 and zero["on_object"] == zero["on_object_standard"]
+    assert one["mean_length"] > 0
+    # Zero-offset geometry does not depend on the weights: the same in both runs.
+    assert one["on_object_standard"] == zero["on_object_standard"]
+    for mult, run in (("0.0", zero), ("1.0", one)):
+        metrics = read_metrics(str(tmp_path / "offset_study" / "x{}".format(mult)))
+        assert run["map"] == pytest.approx(float(metrics[-1]["map"]))
+        assert (tmp_path / "offsets_x{}.png".format(mult)).exists()
+    assert "study it" in text and "| x0.0 |" in text and "| x1.0 |" in text

@@ -26,9 +26,9 @@ from ..runtime import net_context
 
 FAMILIES = ("ssd", "yolo3")
 AUGMENTATIONS = ("gluoncv", "crop_flip", "flip")
-"""SSD training augmentation: GluonCV's preset (colour jitter, zoom-out to 4x, constrained crop, flip), its
-constrained crop and flip alone, which keeps objects at their size for small detectors trained from scratch, or
-the flip alone (the whole image resized), for the shortest schedules."""
+"""Training augmentation: GluonCV's preset of the network's family (colour jitter, zoom-out to 4x, constrained
+crop, flip), its constrained crop and flip alone, which keeps objects at their size for small detectors trained
+from scratch, or the flip alone (the whole image resized), for the shortest schedules."""
 RANDOM_SHAPES = tuple(range(320, 609, 32))
 """GluonCV's YOLOv3 training input sides (``train_yolo3.py``: 320 to 608 px)."""
 
@@ -37,50 +37,73 @@ FIELDS = {
                                  "(GluonCV's recipe)", bool),
     "mixup": Field(False, "YOLOv3: mix pairs of training images (Beta(1.5, 1.5)), as GluonCV's COCO recipe", bool),
     "no_mixup_epochs": Field(20, "YOLOv3: the last epochs train without mixup", int, minimum=0),
-    "augment": Field("gluoncv", "SSD: 'gluoncv' (GluonCV's preset), 'crop_flip' (its random crop and "
-                                "horizontal flip, no zoom-out or colour jitter) or 'flip' (the flip alone)", str,
-                     choices=AUGMENTATIONS),
+    "augment": Field("gluoncv", "'gluoncv' (GluonCV's preset for SSD or YOLOv3), 'crop_flip' (its random crop "
+                                "and horizontal flip, no zoom-out or colour jitter) or 'flip' (the flip alone)",
+                     str, choices=AUGMENTATIONS),
 }
 """The augmentation keys of the ``train`` section."""
 
 
 def check_family_keys(config: dict) -> list:
-    """Cross-key check: random shapes and mixup are YOLOv3's recipe, ``augment`` chooses among SSD's."""
+    """Cross-key check: random shapes and mixup are YOLOv3's recipe."""
     name = config["model"]["name"]
     if "yolo3" not in name:
         return [("train." + key, "applies to YOLOv3 models only, not {}".format(name))
                 for key in ("random_shape", "mixup") if config["train"][key]]
-    if config["train"]["augment"] != "gluoncv":
-        return [("train.augment", "applies to SSD models only, not {}".format(name))]
     return []
 
 
+def crop_resize_flip(src: mx.nd.NDArray, label: np.ndarray, width: int, height: int, crop: bool, mean,
+                     std) -> typing.Tuple[mx.nd.NDArray, np.ndarray]:
+    """GluonCV's constrained random crop (unless ``crop`` is False), resize with a random interpolation and
+    horizontal flip, then normalisation: the image tensor and its boxes (extra label columns kept)."""
+    h, w, _ = src.shape
+    if crop:
+        label, (x0, y0, w, h) = experimental.bbox.random_crop_with_constraints(label, (w, h))
+        src = mx.image.fixed_crop(src, x0, y0, w, h)
+    img = timage.imresize(src, width, height, interp=np.random.randint(0, 5))
+    bbox = tbbox.resize(label, (w, h), (width, height))
+    img, flips = timage.random_flip(img, px=0.5)
+    bbox = tbbox.flip(bbox, (width, height), flip_x=flips[0])
+    return mx.nd.image.normalize(mx.nd.image.to_tensor(img), mean=mean, std=std), bbox
+
+
 class SSDCropFlipTrainTransform(SSDDefaultTrainTransform):
-    """GluonCV's SSD training transform without its colour jitter and zoom-out: constrained random crop (unless
-    ``crop`` is False), resize with random interpolation, horizontal flip, normalisation, anchor targets (all
-    GluonCV functions). Without ``anchors`` it returns the image and its boxes, as GluonCV's presets do."""
+    """GluonCV's SSD training transform without its colour jitter and zoom-out: ``crop_resize_flip``, then the
+    anchor targets. Without ``anchors`` it returns the image and its boxes, as GluonCV's presets do."""
 
     def __init__(self, width: int, height: int, anchors=None, crop: bool = True, **kwargs):
         super().__init__(width, height, anchors, **kwargs)
         self._crop = crop
 
     def __call__(self, src, label):
-        height, width, _ = src.shape
-        if self._crop:
-            bbox, (x0, y0, w, h) = experimental.bbox.random_crop_with_constraints(label, (width, height))
-            src = mx.image.fixed_crop(src, x0, y0, w, h)
-        else:
-            bbox, w, h = label, width, height
-        img = timage.imresize(src, self._width, self._height, interp=np.random.randint(0, 5))
-        bbox = tbbox.resize(bbox, (w, h), (self._width, self._height))
-        img, flips = timage.random_flip(img, px=0.5)
-        bbox = tbbox.flip(bbox, (self._width, self._height), flip_x=flips[0])
-        img = mx.nd.image.normalize(mx.nd.image.to_tensor(img), mean=self._mean, std=self._std)
+        img, bbox = crop_resize_flip(src, label, self._width, self._height, self._crop, self._mean, self._std)
         if self._anchors is None:
             return img, bbox.astype(img.dtype)
         cls_targets, box_targets, _ = self._target_generator(
             self._anchors, None, mx.nd.array(bbox[np.newaxis, :, :4]), mx.nd.array(bbox[np.newaxis, :, 4:5]))
         return img, cls_targets[0], box_targets[0]
+
+
+class YOLO3CropFlipTrainTransform(YOLO3DefaultTrainTransform):
+    """GluonCV's YOLOv3 training transform without its colour jitter and zoom-out: ``crop_resize_flip``, then
+    GluonCV's YOLOv3 targets (the last part of ``YOLO3DefaultTrainTransform``, repeated here)."""
+
+    def __init__(self, width: int, height: int, net=None, mixup: bool = False, crop: bool = True, **kwargs):
+        super().__init__(width, height, net, mixup=mixup, **kwargs)
+        self._crop = crop
+
+    def __call__(self, src, label):
+        img, bbox = crop_resize_flip(src, label, self._width, self._height, self._crop, self._mean, self._std)
+        if self._target_generator is None:
+            return img, bbox.astype(img.dtype)
+        gt_bboxes = mx.nd.array(bbox[np.newaxis, :, :4])
+        gt_ids = mx.nd.array(bbox[np.newaxis, :, 4:5])
+        gt_mixratio = mx.nd.array(bbox[np.newaxis, :, -1:]) if self._mixup else None
+        objectness, center_targets, scale_targets, weights, class_targets = self._target_generator(
+            self._fake_x, self._feat_maps, self._anchors, self._offsets, gt_bboxes, gt_ids, gt_mixratio)
+        return (img, objectness[0], center_targets[0], scale_targets[0], weights[0], class_targets[0],
+                gt_bboxes[0])
 
 
 class SeededSamples(gluon.data.Dataset):
@@ -178,7 +201,7 @@ def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: i
 
     YOLOv3 only, as GluonCV's ``train_yolo3.py``: ``random_shape`` draws a new square input side from
     ``RANDOM_SHAPES`` every 10 batches; ``mixup`` expects ``dataset`` wrapped in GluonCV's ``MixupDetection``.
-    SSD only: ``augment`` is one of ``AUGMENTATIONS``.
+    ``augment`` is one of ``AUGMENTATIONS``.
 
     The order comes from Python's ``random`` and each image's augmentation from a seed drawn with NumPy's
     generator, both in this process (``SeededBatchSampler``): seeded alike, any ``num_workers`` gives the same
@@ -196,10 +219,13 @@ def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: i
         batchify = Tuple(Stack(), Stack(), Stack())
     else:
         batchify = Tuple(*([Stack() for _ in range(6)] + [Pad(axis=0, pad_val=-1)]))
+        def yolo_transform(side):
+            if augment == "gluoncv":
+                return YOLO3DefaultTrainTransform(side, side, net, mixup=mixup)
+            return YOLO3CropFlipTrainTransform(side, side, net, mixup=mixup, crop=augment == "crop_flip")
         if random_shape:
-            transforms = [YOLO3DefaultTrainTransform(s, s, net, mixup=mixup) for s in RANDOM_SHAPES]
-            return RandomTransformDataLoader(transforms, dataset, interval=10, batch_sampler=sampler,
-                                             batchify_fn=batchify, num_workers=num_workers)
-        transform = YOLO3DefaultTrainTransform(size, size, net, mixup=mixup)
+            return RandomTransformDataLoader([yolo_transform(s) for s in RANDOM_SHAPES], dataset, interval=10,
+                                             batch_sampler=sampler, batchify_fn=batchify, num_workers=num_workers)
+        transform = yolo_transform(size)
     return gluon.data.DataLoader(dataset.transform(transform), batch_sampler=sampler, batchify_fn=batchify,
                                  num_workers=num_workers)

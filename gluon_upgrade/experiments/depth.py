@@ -21,10 +21,10 @@ from ..models.build import build_network, input_size
 from ..reporting.curves import plot_against
 from ..reporting.files import write_json, write_text
 from ..reporting.params import count_parameters
-from ..reporting.tables import markdown_table, percent
+from ..reporting.tables import markdown_table, mean_std, percent
 from ..training import rundir as files
 from .paper import TABLE1
-from .runs import RunRecord, ensure_run, fine_tune_overrides
+from .runs import RunRecord, ensure_run, fine_tune_overrides, seeded_runs
 
 DEPTHS = (0, 1, 2, 3, 6)
 """Upgraded layers per experiment: none, res5c, res5b-c, res5a-c, res5a-c plus three of res4."""
@@ -87,9 +87,14 @@ def measure_speed(config: Mapping, classes: Sequence[str], batch: int, repeats: 
     return Speed(count_parameters(net), times["infer"], times["train"])
 
 
+def _accuracy(values: Sequence[float]):
+    """One seed's mAP in percent, or mean +- std over several."""
+    return percent(values[0]) if len(values) == 1 else mean_std(values)
+
+
 def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int] = DEPTHS,
                     baseline_run: str = "", overrides: Sequence[str] = (), batch: int = 8, repeats: int = 10,
-                    command: str = "", progress: bool = True) -> str:
+                    command: str = "", progress: bool = True, seeds: int = 1) -> str:
     """Fine-tune the baseline at every depth, measure speed, write ``table1_depth.md``/``.json``/``.png``.
 
     Parameters
@@ -102,6 +107,9 @@ def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int]
     baseline_run : str
         The baseline's run directory (default ``out/depth/baseline``); a finished one with the same config is
         reused, e.g. Table II's.
+    seeds : int
+        Fine-tunes per depth: the config's seed in ``depth/<N>``, the next ones in ``depth/<N>_seed<S>``;
+        accuracy is then their mean +- std.
 
     Returns
     -------
@@ -111,27 +119,33 @@ def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int]
     bad = [d for d in depths if d < 0]
     if bad or not depths:
         raise ConfigError("depths must be one or more non-negative layer counts, got {}".format(list(depths)))
+    if seeds < 1:
+        raise ConfigError("seeds must be 1 or more, not {}".format(seeds))
     folder = os.path.join(out, "depth")
     baseline_run = baseline_run or os.path.join(folder, "baseline")
     base = ensure_run(load_config(baseline, overrides), baseline_run, progress)
     common = list(overrides) + fine_tune_overrides(base.epochs, os.path.join(baseline_run, files.BEST))
     configs = {d: load_config(upgrade, common + depth_overrides(d)) for d in depths}
-    runs: Dict[int, RunRecord] = {d: ensure_run(configs[d], os.path.join(folder, str(d)), progress) for d in depths}
+    runs: Dict[int, List[RunRecord]] = {d: [
+        ensure_run(load_config(upgrade, common + depth_overrides(d) + extra), path, progress)
+        for path, extra in seeded_runs(os.path.join(folder, str(d)), configs[d]["seed"], seeds)] for d in depths}
     # The class names (one read of the validation set) fix the heads' size, the same at every depth.
     classes = detection_dataset(configs[depths[0]]["data"], train=False).classes
     speeds = {d: measure_speed(configs[d], classes, batch, repeats) for d in depths}
     reference = speeds[depths[0]]
     rows, data = [], {}
     for d in depths:
-        run, speed = runs[d], speeds[d]
+        speed = speeds[d]
         # Best over the fine-tune's epochs: an upgrade run's epoch 0 is the baseline itself.
-        data[d] = {"layers": PAPER_NAMES.get(d, "last{}".format(d)), "final_map": run.final("map"),
-                   "best_map": run.best("map", first_epoch=1), "params": speed.params,
-                   "infer_ms": speed.infer_ms, "train_ms": speed.train_ms,
+        finals = [run.final("map") for run in runs[d]]
+        bests = [run.best("map", first_epoch=1) for run in runs[d]]
+        data[d] = {"layers": PAPER_NAMES.get(d, "last{}".format(d)), "final_map": float(np.mean(finals)),
+                   "best_map": float(np.mean(bests)), "final_maps": finals, "best_maps": bests,
+                   "params": speed.params, "infer_ms": speed.infer_ms, "train_ms": speed.train_ms,
                    "infer_ratio": speed.infer_ms / reference.infer_ms,
                    "train_ratio": speed.train_ms / reference.train_ms}
         paper = next((row for row in TABLE1 if row["layers"] == data[d]["layers"]), None)
-        rows.append([d, data[d]["layers"], percent(data[d]["final_map"]), percent(data[d]["best_map"]), speed.params,
+        rows.append([d, data[d]["layers"], _accuracy(finals), _accuracy(bests), speed.params,
                      "{:+.2f}".format(100 * (speed.params / reference.params - 1)),
                      round(speed.infer_ms, 2), round(data[d]["infer_ratio"], 2), round(speed.train_ms, 2),
                      round(data[d]["train_ratio"], 2), paper["faster_rcnn_map"] if paper else ""])
@@ -143,10 +157,12 @@ def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int]
         markdown_table(headers, rows), "",
         "Each depth upgrades the last N 3x3 convolutions of the baseline's backbone ({}) and fine-tunes {} epochs "
         "by the paper's rule; 0 fine-tunes the baseline unchanged. Best is over the fine-tune's epochs (1 on). "
+        "mAP is over {} seed(s) of the fine-tune (mean +- sample std with more than one). "
         "Times are medians over {} batches of {} images on this machine's CPU, measured one network after "
         "another in one process; x is the ratio to {} layers. "
         "The paper's column is Table I (ResNet-101 Faster R-CNN on VOC, from Dai et al.), for the trend only."
-        .format(configs[depths[-1]]["model"]["name"], runs[depths[0]].epochs, repeats, batch, depths[0]), ""])
+        .format(configs[depths[-1]]["model"]["name"], runs[depths[0]][0].epochs, seeds, repeats, batch, depths[0]),
+        ""])
     write_text(os.path.join(out, "table1_depth.md"), text)
     write_json(os.path.join(out, "table1_depth.json"), {"command": command, "depths": data})
     plot_against(list(depths), {

@@ -1,7 +1,7 @@
 """Run a config to completion, once: a finished run directory is reused, an interrupted one resumed."""
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from ..config.loader import load_config
 from ..config.schema import differences
@@ -123,6 +123,13 @@ def _same_config(run: RunDir, config: Mapping) -> bool:
     except ConfigError:  # a key this version no longer has, or a value it refuses
         return False
     return not differences(saved, config)
+
+
+def seeded_runs(folder: str, first: int, seeds: int) -> List[Tuple[str, List[str]]]:
+    """(run folder, overrides) of ``seeds`` seeds from ``first``: the first seed is the config's own, in
+    ``folder``; the next ones go to ``<folder>_seed<S>`` with ``seed=<S>``."""
+    return [(folder, []) if seed == first else ("{}_seed{}".format(folder, seed), ["seed={}".format(seed)])
+            for seed in range(first, first + seeds)]
 
 
 def fine_tune_overrides(baseline_epochs: int, weights: str) -> List[str]:

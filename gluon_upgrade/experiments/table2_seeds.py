@@ -10,7 +10,7 @@ import numpy as np
 from ..config.loader import load_config
 from ..reporting.curves import plot_spread
 from ..reporting.files import write_json, write_text
-from ..reporting.tables import markdown_table, percent
+from ..reporting.tables import markdown_table, mean_std, percent
 from .runs import RunRecord
 from .table2 import EXPERIMENTS, RUNS, TITLES, Table2, run_table2
 
@@ -77,7 +77,7 @@ class SeedTable:
     def markdown(self) -> str:
         """``table2_seeds.md``: mean +- std per experiment, the orderings seed by seed, the compute to match."""
         seeds = list(self.tables)
-        rows = [[TITLES[name], _mean_std(self.finals(name)), _mean_std(self.bests(name)),
+        rows = [[TITLES[name], mean_std(self.finals(name)), mean_std(self.bests(name)),
                  ", ".join("{:.2f}".format(percent(v)) for v in self.finals(name))] for name in EXPERIMENTS]
         claims = [["{} {} {}".format(TITLES[a], comparison, TITLES[b]), "{} of {}".format(sum(held), len(held)),
                    ", ".join("yes" if h else "no" for h in held)]
@@ -94,18 +94,13 @@ class SeedTable:
             markdown_table(["experiment", "final mAP, mean +- std", "best mAP, mean +- std", "final mAP per seed"],
                            rows), "",
             "Upgrade minus control, final mAP: {} points (per seed: {}).".format(
-                _mean_std(effect), ", ".join("{:+.2f}".format(100 * v) for v in effect)), "",
+                mean_std(effect), ", ".join("{:+.2f}".format(100 * v) for v in effect)), "",
             "## The paper's ordering, seed by seed (final mAP)", "",
             markdown_table(["claim", "holds", "per seed"], claims), "",
             "## Compute to match", "",
             "Training images the upgrade's fine-tune needed to first reach the final mAP of the network deformable "
             "from the start, as a fraction of that network's training images (the paper: 60 / 240 epochs = "
             "0.25): {}.".format(match), ""])
-
-
-def _mean_std(values: Sequence[float], scale: float = 100) -> str:
-    values = scale * np.asarray(values, dtype=float)
-    return "{:.2f} +- {:.2f}".format(values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0)
 
 
 def run_table2_seeds(baseline: str, dcn: str, upgrade: str, out: str, seeds: int, overrides: Sequence[str] = (),

@@ -10,14 +10,12 @@ kernel's samples would fall on padding. It is assembled from GluonCV's ``ResNetV
 trained detector is published, and its backbone's stand-in for ImageNet weights is made by ``models.pretrain``.
 """
 import math
-import os
-from typing import Callable, List, Optional, Sequence
+from typing import List, Sequence
 
 import mxnet as mx
 import numpy as np
 from mxnet.gluon import HybridBlock
 
-from ..errors import UpgradeError
 
 DEMO_SSD = "ssd_128_resnet29_v1_demo"
 """The registered name; 128 is the default input side."""
@@ -65,16 +63,8 @@ def ssd_128_resnet29_v1_demo(classes: Sequence[str] = ("object",), base_size: in
         ``pretrained`` is True, or ``pretrained_base`` is True and the backbone was not pretrained yet.
     """
     from gluoncv.model_zoo.ssd.ssd import SSD
-    if pretrained:
-        raise UpgradeError("{} has no published detector weights: train it (pretrained: false)".format(DEMO_SSD))
-    base = demo_backbone()
-    if pretrained_base:
-        from .pretrain import backbone_path
-        path = backbone_path()
-        if not os.path.isfile(path):
-            raise UpgradeError("no pretrained backbone for {} at {}: make it with python scripts/pretrain_backbone.py "
-                               "(make demo-data does), or set model.pretrained_base: false".format(DEMO_SSD, path))
-        base.features.load_parameters(path, ctx=ctx)
+    from .pretrain import load_base
+    base = load_base(DEMO_SSD, demo_backbone(), pretrained, pretrained_base, ctx)
     layers = len(FEATURES)
     net = SSD(base, base_size, list(FEATURES), [], [s * base_size for s in ANCHOR_SIZES],
               [list(ANCHOR_RATIOS)] * layers, anchor_steps(base_size), classes=list(classes), ctx=ctx, **kwargs)
@@ -118,12 +108,3 @@ def anchor_steps(base_size: int) -> List[float]:
             side = -(-side // 2)
         steps.append(base_size / side)
     return steps
-
-
-PROJECT_MODELS = {DEMO_SSD: ssd_128_resnet29_v1_demo}
-"""Networks this project adds to GluonCV's zoo names, by name."""
-
-
-def project_model(name: str) -> Optional[Callable[..., HybridBlock]]:
-    """The constructor of a project network, or None for a GluonCV zoo name."""
-    return PROJECT_MODELS.get(name.lower())

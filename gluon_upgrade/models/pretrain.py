@@ -1,12 +1,14 @@
-"""The demo's ImageNet stand-in: the demo SSD's backbone pretrained to classify crops of demo objects.
+"""The demo's ImageNet stand-in: a demo detector's backbone pretrained to classify crops of demo objects.
 
-The paper's three experiments start from ImageNet-trained backbones; none exists for the demo's slim ResNet. This
+The paper's three experiments start from ImageNet-trained backbones; none exists for the demo's slim ResNet and
+Darknet. This
 trains one on the demo generator itself (its own seed, never the detection splits' images): a crop around the
 object drawn on top of each scene, labelled with its class. The weights are cached under ``data/`` by a
 fingerprint of the generator's and the network's source and of the settings, so they are rebuilt only when one of
 those changes. Written by hand: GluonCV's classification training scripts expect ImageNet on disk.
 """
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -22,8 +24,10 @@ from mxnet import autograd, gluon
 from ..data import scenes, shapes
 from ..data.scenes import render_scene
 from ..data.shapes import CLASSES
+from ..errors import UpgradeError
 from ..paths import REPO_ROOT
-from . import demo_ssd
+from . import project
+from .demo_ssd import DEMO_SSD
 
 logger = logging.getLogger("gluon_upgrade.pretrain")
 
@@ -61,23 +65,52 @@ class Pretrained:
     settings: PretrainSettings
 
 
-def fingerprint(settings: PretrainSettings) -> str:
+def _backbone(model: str):
+    if model not in project.BACKBONES:
+        raise UpgradeError("no demo backbone for {}; there are: {}".format(model, ", ".join(project.BACKBONES)))
+    return project.BACKBONES[model]
+
+
+def load_base(model: str, base, pretrained: bool, pretrained_base: bool, ctx: mx.Context):
+    """The demo network ``model``'s backbone ``base``, its ``features`` loaded from the pretrained stand-in when
+    ``pretrained_base``.
+
+    Raises
+    ------
+    UpgradeError
+        ``pretrained`` (no trained demo detector is published), or ``pretrained_base`` before the backbone was
+        pretrained.
+    """
+    if pretrained:
+        raise UpgradeError("{} has no published detector weights: train it (pretrained: false)".format(model))
+    if pretrained_base:
+        path = backbone_path(model)
+        if not os.path.isfile(path):
+            raise UpgradeError("no pretrained backbone for {} at {}: make it with python scripts/pretrain_backbone.py "
+                               "--model {} (make demo-data does it for {}), or set model.pretrained_base: false"
+                               .format(model, path, model, DEMO_SSD))
+        base.features.load_parameters(path, ctx=ctx)
+    return base
+
+
+def fingerprint(settings: PretrainSettings, model: str = DEMO_SSD) -> str:
     """12 hex digits of a hash over the generator's and the network's source files and ``settings``."""
     digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
-    for source in (scenes.__file__, shapes.__file__, demo_ssd.__file__, __file__):
+    for source in (scenes.__file__, shapes.__file__, inspect.getsourcefile(_backbone(model)), __file__):
         with open(source, "rb") as f:
             digest.update(f.read())
     return digest.hexdigest()[:12]
 
 
-def backbone_path(settings: PretrainSettings = PretrainSettings()) -> str:
-    """The cache file for ``settings`` (it may not exist yet)."""
-    return os.path.join(CACHE, "{}-{}.params".format(demo_ssd.DEMO_SSD, fingerprint(settings)))
+def backbone_path(model: str = DEMO_SSD, settings: PretrainSettings = PretrainSettings()) -> str:
+    """The cache file of ``model``'s backbone for ``settings`` (it may not exist yet)."""
+    return os.path.join(CACHE, "{}-{}.params".format(model, fingerprint(settings, model)))
 
 
-def pretrained_backbone(settings: PretrainSettings = PretrainSettings(), force: bool = False,
+def pretrained_backbone(model: str = DEMO_SSD, settings: PretrainSettings = PretrainSettings(), force: bool = False,
                         workers: Optional[int] = None) -> Pretrained:
-    """The cached backbone for ``settings``, pretrained first if there is none (or ``force``).
+    """The cached backbone of the demo network ``model`` for ``settings``, pretrained first if there is none (or
+    ``force``).
 
     Returns
     -------
@@ -85,14 +118,14 @@ def pretrained_backbone(settings: PretrainSettings = PretrainSettings(), force: 
         The file holds the parameters of the backbone's ``features`` (what ``pretrained_base`` loads); its
         held-out crop accuracy is kept beside it in ``<file>.json``.
     """
-    path = backbone_path(settings)
+    path = backbone_path(model, settings)
     if os.path.isfile(path) and not force:
         with open(path + ".json", encoding="utf-8") as f:
             return Pretrained(path, False, json.load(f)["val_accuracy"], settings)
     x, y = _crops(settings.crops, settings.seed, settings.crop_side, workers)
     val_x, val_y = _crops(settings.val_crops, settings.seed + 1, settings.crop_side, workers)
     mx.random.seed(settings.seed)
-    net = demo_ssd.demo_backbone(classes=len(CLASSES))
+    net = _backbone(model)(classes=len(CLASSES))
     net.initialize(mx.init.Xavier())
     net.hybridize(static_alloc=True, static_shape=True)
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": settings.lr, "wd": settings.wd})

@@ -11,12 +11,13 @@ from mxnet.gluon import Block, SymbolBlock
 from ..errors import UpgradeError
 from ..paths import existing_path
 from ..surgery.fast import require_operators_of
-from .demo_ssd import PROJECT_MODELS, project_model
+from .project import PROJECT_MODELS, project_model
 from .init import random_init
 
 
 def default_input_shape(name: str) -> Tuple[int, int, int, int]:
-    """The input shape a model-zoo network is trained at: SSD's size from its name, YOLOv3 416, ...
+    """The input shape a model-zoo network is trained at: SSD's size from its name, YOLOv3 416, the demo
+    networks' ``base_size``, ...
 
     Examples
     --------
@@ -24,7 +25,9 @@ def default_input_shape(name: str) -> Tuple[int, int, int, int]:
     (1, 3, 512, 512)
     """
     size = re.match(r"ssd_(\d+)_", name)
-    if size:
+    if project_model(name):
+        side = inspect.signature(project_model(name)).parameters["base_size"].default
+    elif size:
         side = int(size.group(1))
     elif name.startswith("yolo3"):
         side = 416
@@ -38,7 +41,7 @@ def default_input_shape(name: str) -> Tuple[int, int, int, int]:
 
 
 def model_names() -> Sequence[str]:
-    """Every name GluonCV's model zoo knows, plus this project's networks (``demo_ssd``)."""
+    """Every name GluonCV's model zoo knows, plus this project's networks (the demo SSD and YOLOv3)."""
     from gluoncv.model_zoo import get_model_list
     return list(get_model_list()) + list(PROJECT_MODELS)
 

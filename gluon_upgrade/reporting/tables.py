@@ -1,10 +1,19 @@
 """Render rows as aligned text tables for terminals and as Markdown tables for results files."""
 from typing import Optional, Sequence
 
+import numpy as np
+
 
 def percent(fraction: Optional[float]) -> Optional[float]:
     """A fraction (an mAP) as a percentage rounded to 2 decimals, as the paper prints it; None stays None."""
     return None if fraction is None else round(100 * fraction, 2)
+
+
+def mean_std(values: Sequence[float], scale: float = 100, signed: bool = False) -> str:
+    """``values`` (fractions) as "mean +- std" in percent, the sample standard deviation (0 for one value)."""
+    values = scale * np.asarray(values, dtype=float)
+    return ("{:+.2f} +- {:.2f}" if signed else "{:.2f} +- {:.2f}").format(
+        values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0)
 
 
 def _cell(value) -> str:

@@ -1,0 +1,17 @@
+"""The networks this project adds to GluonCV's zoo names: the demo detectors."""
+from typing import Callable, Optional
+
+from mxnet.gluon import HybridBlock
+
+from .demo_ssd import DEMO_SSD, demo_backbone, ssd_128_resnet29_v1_demo
+from .demo_yolo import DEMO_YOLO, demo_darknet, yolo3_darknet27_demo
+
+PROJECT_MODELS = {DEMO_SSD: ssd_128_resnet29_v1_demo, DEMO_YOLO: yolo3_darknet27_demo}
+"""Constructors by name."""
+BACKBONES = {DEMO_SSD: demo_backbone, DEMO_YOLO: demo_darknet}
+"""Each network's backbone as a classifier (``classes`` outputs), whose ``features`` ``pretrained_base`` loads."""
+
+
+def project_model(name: str) -> Optional[Callable[..., HybridBlock]]:
+    """The constructor of a project network, or None for a GluonCV zoo name."""
+    return PROJECT_MODELS.get(name.lower())

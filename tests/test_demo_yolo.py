@@ -1,0 +1,84 @@
+"""The demo YOLOv3: registered beside GluonCV's zoo, Darknet-53-shaped where the paper upgrades, exact upgrade,
+anchors in proportion to the input, and its pretrained backbone."""
+import mxnet as mx
+import numpy as np
+import pytest
+
+from gluon_upgrade import upgrade
+from gluon_upgrade.errors import UpgradeError
+from gluon_upgrade.models import pretrain
+from gluon_upgrade.models.build import build_network
+from gluon_upgrade.models.demo_yolo import ANCHORS, DEMO_YOLO, yolo3_darknet27_demo
+from gluon_upgrade.models.zoo import default_input_shape, model_names, signature_args
+from gluon_upgrade.reporting.params import upgrade_report
+
+CLASSES = ("ellipse", "triangle", "star")
+
+
+def demo_net(size=96):
+    mx.random.seed(0)
+    return build_network({"name": DEMO_YOLO, "data_shape": size, "pretrained": False, "pretrained_base": False,
+                          "weights": None, "mode": "baseline"}, CLASSES, [mx.cpu()])
+
+
+def test_demo_yolo_is_a_known_model_name_with_its_default_size():
+    assert DEMO_YOLO in model_names()
+    assert default_input_shape(DEMO_YOLO) == (1, 3, 128, 128)
+    assert "base_size" in signature_args(DEMO_YOLO)
+
+
+def test_last3_is_the_last_stage_of_darknet_and_last6_reaches_the_stage_before():
+    three = [layer.name for layer in upgrade_report(upgrade(demo_net(), layers="last3")).layers]
+    six = [layer.name for layer in upgrade_report(upgrade(demo_net(), layers="last6")).layers]
+    # conv0 the stem; each stage a stride-2 3x3, then blocks of a 1x1 and a 3x3. Stages of 1, 1, 2, 2, 4 blocks:
+    # the last stage is conv17 (stride 2) and blocks (18, 19) (20, 21) (22, 23) (24, 25); the one before ends
+    # with conv12 (stride 2), (13, 14), (15, 16).
+    assert three == ["darknetv30_conv21", "darknetv30_conv23", "darknetv30_conv25"]
+    assert six == ["darknetv30_conv16", "darknetv30_conv17", "darknetv30_conv19"] + three
+
+
+def test_upgrade_changes_no_output_and_adds_exact_offset_parameters():
+    net = demo_net()
+    x = mx.nd.random.uniform(shape=(2, 3, 96, 96))
+    before = [out.asnumpy() for out in net(x)]
+    count = sum(p.data().size for p in net.collect_params().values())
+    upgrade(net, layers="last3")
+    for a, b in zip(before, net(x)):
+        np.testing.assert_allclose(b.asnumpy(), a, rtol=1e-5, atol=1e-5)
+    # The last stage's 3x3 convolutions take 256 / 2 = 128 channels: an offset conv of 18 x 128 x 3 x 3 + 18 each.
+    added = sum(p.data().size for p in net.collect_params().values()) - count
+    assert added == 3 * (18 * 128 * 9 + 18)
+
+
+@pytest.mark.parametrize("size", [96, 160])
+def test_anchors_follow_the_input_side(size):
+    net = demo_net(size)
+    # YOLOv3 outputs are deepest first, each with its three (width, height) anchors in pixels.
+    found = [output.anchors.data().asnumpy().ravel() for output in net.yolo_outputs]
+    np.testing.assert_allclose(found, [[f * size for f in row] for row in ANCHORS[::-1]], rtol=1e-6)
+    assert np.isclose(found[0][-2], 0.4 * size)
+
+
+def test_no_published_detector_or_missing_backbone_is_a_clear_error(tmp_path, monkeypatch):
+    with pytest.raises(UpgradeError, match="no published detector weights"):
+        yolo3_darknet27_demo(pretrained=True)
+    with pytest.raises(UpgradeError, match="no demo backbone for resnet18_v1; there are: ssd_128"):
+        pretrain.backbone_path("resnet18_v1")
+    monkeypatch.setattr(pretrain, "backbone_path", lambda model: str(tmp_path / "none.params"))
+    with pytest.raises(UpgradeError, match="pretrain_backbone.py --model yolo3_darknet27_demo"):
+        yolo3_darknet27_demo(pretrained_base=True)
+
+
+def test_pretrained_base_loads_the_pretrained_darknet(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrain, "CACHE", str(tmp_path))
+    small = pretrain.PretrainSettings(crops=48, val_crops=12, steps=3, batch=8)
+    made = pretrain.pretrained_backbone(DEMO_YOLO, small, workers=1)
+    assert made.trained and made.path.endswith(".params") and DEMO_YOLO in made.path
+    assert made.path != pretrain.backbone_path(settings=small)  # the SSD's backbone has its own file
+    saved = mx.nd.load(made.path)
+    monkeypatch.setattr(pretrain, "backbone_path", lambda model: made.path)
+    net = yolo3_darknet27_demo(CLASSES, pretrained_base=True)
+    net.initialize()
+    last = net.stages[2][-1].body[1][0].weight.data().asnumpy()  # the last block's 3x3 convolution
+    assert last.shape == (256, 128, 3, 3)
+    assert any(np.array_equal(last, v.asnumpy()) for v in saved.values())

@@ -23,13 +23,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import mxnet as mx  # noqa: E402
 
 from gluon_upgrade import upgrade  # noqa: E402
-from gluon_upgrade.deploy.onnx_export import export_onnx, head_outputs  # noqa: E402
+from gluon_upgrade.deploy.onnx_export import export_onnx  # noqa: E402
 from gluon_upgrade.models.zoo import load_zoo_model  # noqa: E402
 from gluon_upgrade.reporting.bench import (alternate, benchmark_parser, context, format_ratio,  # noqa: E402
                                            ratio_spread, write_benchmark)
 from gluon_upgrade.reporting.flops import count_macs  # noqa: E402
 from gluon_upgrade.reporting.params import count_parameters  # noqa: E402
 from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
+from gluon_upgrade.selection.heads import head_block, head_outputs  # noqa: E402
+from gluon_upgrade.selection.layers import traced_symbol  # noqa: E402
 
 MODELS = [("ResNet-50", "resnet50_v1", 224), ("SSD512 ResNet-50", "ssd_512_resnet50_v1_voc", 512),
           ("YOLOv3-416 Darknet-53", "yolo3_darknet53_voc", 416)]
@@ -43,23 +45,17 @@ def build(name, size, ctx, impl=None):
     return upgrade(net, layers="last3", impl=impl) if impl else net
 
 
-def traced(net):
-    out = net(mx.sym.var("data"))
-    return mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out
-
-
 def cut_block(net, cut):
     """``net`` itself (end to end) or a ``SymbolBlock`` of its graph up to the raw head outputs, sharing its
     parameters; hybridized with static memory."""
-    block = net if cut == "end to end" else mx.gluon.SymbolBlock(head_outputs(traced(net)), [mx.sym.var("data")],
-                                                                 params=net.collect_params())
+    block = net if cut == "end to end" else head_block(net)
     block.hybridize(static_alloc=True, static_shape=True)
     return block
 
 
 def onnx_session(net, cut, shape, folder, stem):
     import onnxruntime
-    sym = traced(net) if cut == "end to end" else head_outputs(traced(net))
+    sym = traced_symbol(net) if cut == "end to end" else head_outputs(traced_symbol(net))
     params = {name: param.data() for name, param in net.collect_params().items()}
     path = export_onnx(sym, params, shape, os.path.join(folder, stem + ".onnx"))
     options = onnxruntime.SessionOptions()

@@ -11,7 +11,6 @@ second epoch (the first builds graphs). Writes ``results/bench/train_loop.{md,js
 import argparse
 import csv
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from mxnet import autograd  # noqa: E402
 from gluon_upgrade.config.loader import load_config  # noqa: E402
 from gluon_upgrade.data.datasets import detection_dataset  # noqa: E402
 from gluon_upgrade.data.transforms import train_loader  # noqa: E402
+from gluon_upgrade.machine import format_machine, machine_record  # noqa: E402
 from gluon_upgrade.models.build import build_network, input_size  # noqa: E402
 from gluon_upgrade.reporting.files import write_json, write_text  # noqa: E402
 from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
@@ -85,17 +85,16 @@ def main():
     result = {"config": args.config, "overrides": args.set, "model": config.model.name, "mode": config.model.mode,
               "input_size": input_size(config.model), "batch_size": config.train.batch_size, "ctx": config.ctx,
               "bare_images_per_second": round(bare, 2), "loop_images_per_second": round(loop, 2),
-              "loop_over_bare": round(loop / bare, 3), "machine": platform.processor() or platform.machine(),
-              "cpus": os.cpu_count(), "mxnet": mx.__version__}
+              "loop_over_bare": round(loop / bare, 3), "machine": machine_record(config.ctx)}
     command = "python benchmarks/bench_train_loop.py --config {}{}".format(
         args.config, "".join(" --set " + s for s in args.set))
     table = markdown_table(["loop", "images/s (epoch 2)"], [["bare forward/backward/step", "{:.2f}".format(bare)],
                                                           ["gluon_upgrade train()", "{:.2f}".format(loop)],
                                                           ["ratio", "{:.3f}".format(loop / bare)]])
-    text = ("# Training loop overhead\n\n{} ({}, {} px, batch {}, ctx {}) on {} CPUs, MXNet {}.\n\n{}\n\n"
-            "Made by: `{}`\n").format(config.model.name, config.model.mode, input_size(config.model),
-                                       config.train.batch_size, config.ctx, os.cpu_count(), mx.__version__, table,
-                                       command)
+    text = ("# Training loop overhead\n\n{} ({}, {} px, batch {}, ctx {}).\n\n{}\n\n"
+            "Machine: {}  \nMade by: `{}`\n").format(config.model.name, config.model.mode, input_size(config.model),
+                                                     config.train.batch_size, config.ctx, table,
+                                                     format_machine(result["machine"]), command)
     write_json(os.path.join(args.out, "train_loop.json"), result)
     write_text(os.path.join(args.out, "train_loop.md"), text)
     print(text)

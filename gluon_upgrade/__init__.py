@@ -17,7 +17,8 @@ from .errors import ConfigError, DataError, GluonUpgradeError, UpgradeError
 from .reporting.params import LayerCost, UpgradeReport, upgrade_report
 from .selection.layers import ConvLayer, conv_layers
 from .surgery.inplace import upgrade
-from .verify import Difference, compare_networks, output_difference
+from .verify import (Difference, Verification, compare_networks, exactness_tolerance, network_outputs,
+                     output_difference, upgrade_verified, verify_outputs)
 
 __version__ = "0.1.0"
 
@@ -30,9 +31,14 @@ __all__ = [
     "LayerCost",
     "UpgradeError",
     "UpgradeReport",
+    "Verification",
     "compare_networks",
     "conv_layers",
+    "exactness_tolerance",
+    "network_outputs",
     "output_difference",
     "upgrade",
     "upgrade_report",
+    "upgrade_verified",
+    "verify_outputs",
 ]

@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         from gluon_upgrade.deploy.export import export_network, export_symbol_files
         from gluon_upgrade.errors import UpgradeError
         from gluon_upgrade.models.build import config_network, input_size
-        from gluon_upgrade.reporting.bench import describe_machine
+        from gluon_upgrade.machine import describe_machine
         from gluon_upgrade.reporting.files import write_json, write_text
 
         shape = input_shape(args.input_shape)

@@ -23,6 +23,9 @@ from gluon_upgrade.surgery.deformable import BLOCKS, resolve_impl
 from gluon_upgrade.surgery.fast import padded_offset_convolution
 from gluon_upgrade.surgery.graph import COMPOSITES
 
+# Run again under other instruction sets by `make test-isa` (oneDNN adds in other orders there).
+pytestmark = pytest.mark.exactness
+
 IMPLS = sorted(COMPOSITES)
 
 @pytest.mark.parametrize("impl", IMPLS)

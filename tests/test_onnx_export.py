@@ -14,10 +14,11 @@ from onnx import TensorProto, helper
 
 import gluon_upgrade as gu
 from gluon_upgrade.deploy.export import export_network
-from gluon_upgrade.deploy.onnx_export import (before_nms, check_onnx, export_onnx, head_outputs, load_symbol,
-                                              onnx_output_name, run_mxnet, run_onnx)
+from gluon_upgrade.deploy.onnx_export import (before_nms, check_onnx, export_onnx, load_symbol, onnx_output_name,
+                                              run_mxnet, run_onnx)
 from gluon_upgrade.deploy.symbol import save_network
 from gluon_upgrade.errors import UpgradeError
+from gluon_upgrade.selection.heads import head_outputs
 from gluon_upgrade.models.zoo import load_zoo_model
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")

@@ -1,4 +1,5 @@
 """The training loop on the demo data: losses fall, checkpoints survive crashes, resumes continue exactly."""
+import json
 import os
 import signal
 import subprocess
@@ -123,6 +124,10 @@ def test_run_directory_holds_config_metrics_log_and_checkpoints(demo_voc, tmp_pa
             "state.json"} <= names
     assert any(n.startswith("events.out.tfevents") for n in names)
     assert not [n for n in names if n.endswith(".tmp")]
+    (start,) = json.load(open(os.path.join(run, "machine.json")))
+    assert start["from_epoch"] == 0 and start["mxnet"] == mx.__version__ and start["numpy"] == np.__version__
+    assert start["gluoncv"] == "0.10.5.post0" and start["cores"] == os.cpu_count() and start["omp_threads"] >= 1
+    assert start["dnnl_max_cpu_isa"] == os.environ.get("DNNL_MAX_CPU_ISA", "")
     rows = read_metrics(run)
     assert list(rows[0]) == ["epoch", "lr", "train_loss", "cls_loss", "box_loss", "map", "images", "seconds",
                              "images_per_second", "eval_seconds"]
@@ -282,6 +287,9 @@ def test_sigkill_mid_epoch_loses_at_most_that_epoch(demo_voc, tmp_path):
     assert [r["epoch"] for r in read_metrics(run)] == ["1", "2", "3", "4"]
     assert not [n for n in os.listdir(run) if n.endswith(".tmp")]
     assert "trained to epoch 4" in result.stdout
+    # Each start records its machine: the resumed run may have continued on another processor.
+    starts = json.load(open(os.path.join(run, "machine.json")))
+    assert [s["from_epoch"] for s in starts] == [0, done]
 
 
 @pytest.mark.slow

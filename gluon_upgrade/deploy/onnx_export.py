@@ -117,23 +117,6 @@ def before_nms(sym: mx.sym.Symbol) -> Optional[mx.sym.Symbol]:
     return None
 
 
-def head_outputs(sym: mx.sym.Symbol) -> mx.sym.Symbol:
-    """The graph cut at its raw head outputs: every convolution or fully connected layer (deformable ones and
-    composites included) from which no other such layer is reached. For a detector these are its prediction
-    layers, before box decoding and non-maximum suppression; for a classifier, its last layer."""
-    nodes = json.loads(sym.tojson())["nodes"]
-    layers = {index for index, node in enumerate(nodes)
-              if node["op"] in ("Convolution", "FullyConnected") + DEFORMABLE_OPS}
-    feeds_layer = [False] * len(nodes)  # a layer is reached downstream of this node
-    for index in reversed(range(len(nodes))):
-        for entry in nodes[index]["inputs"]:
-            if index in layers or feeds_layer[index]:
-                feeds_layer[entry[0]] = True
-    internals = sym.get_internals()
-    return mx.sym.Group([internals[nodes[index]["name"] + "_output"] for index in sorted(layers)
-                         if not feeds_layer[index]])
-
-
 def run_mxnet(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], data: np.ndarray) -> List[np.ndarray]:
     """The outputs of ``sym`` on ``data`` (inference mode, CPU)."""
     arg_names, aux_names = set(sym.list_arguments()), set(sym.list_auxiliary_states())

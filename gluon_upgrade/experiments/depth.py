@@ -24,7 +24,7 @@ from ..reporting.params import count_parameters
 from ..reporting.tables import markdown_table, mean_std, percent
 from ..training import rundir as files
 from .paper import TABLE1
-from .runs import RunRecord, ensure_run, fine_tune_overrides, seeded_runs
+from .runs import RunRecord, ensure_run, fine_tune_overrides, machines_line, seeded_runs
 
 DEPTHS = (0, 1, 2, 3, 6)
 """Upgraded layers per experiment: none, res5c, res5b-c, res5a-c, res5a-c plus three of res4."""
@@ -153,7 +153,7 @@ def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int]
                .format(depths[0]), "inference ms/img", "x", "training ms/img", "x", "paper: Faster R-CNN mAP"]
     text = "\n".join([
         "# Depth study: upgraded layers against accuracy and speed", "",
-        "Made by `{}`.".format(command), "",
+        "Made by `{}`.  ".format(command), machines_line([base] + [r for d in depths for r in runs[d]]), "",
         markdown_table(headers, rows), "",
         "Each depth upgrades the last N 3x3 convolutions of the baseline's backbone ({}) and fine-tunes {} epochs "
         "by the paper's rule; 0 fine-tunes the baseline unchanged. Best is over the fine-tune's epochs (1 on). "

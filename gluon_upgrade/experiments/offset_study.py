@@ -22,7 +22,7 @@ from ..reporting.files import write_json, write_text
 from ..reporting.offsets import compose_sampling, layer_offsets, offset_statistics, plot_sampling
 from ..reporting.tables import markdown_table, mean_std
 from ..training import rundir as files
-from .runs import RunRecord, ensure_run, fine_tune_overrides, seeded_runs
+from .runs import RunRecord, ensure_run, fine_tune_overrides, machines_line, seeded_runs
 
 MULTIPLIERS = (0.1, 1.0)
 
@@ -85,7 +85,7 @@ def run_offset_study(baseline: str, upgrade: str, out: str, baseline_run: str, i
     base = ensure_run(load_config(baseline, overrides), baseline_run, progress)
     common = list(overrides) + fine_tune_overrides(base.epochs, os.path.join(baseline_run, files.BEST))
     results: Dict[float, List[dict]] = {}
-    pictures = []
+    records, pictures = [base], []
     for mult in multipliers:
         extra = common + ["train.offset_lr_mult={}".format(mult)]
         folder = os.path.join(out, "offset_study", "x{}".format(mult))
@@ -93,6 +93,7 @@ def run_offset_study(baseline: str, upgrade: str, out: str, baseline_run: str, i
         for path, seed_extra in seeded_runs(folder, load_config(upgrade, extra)["seed"], seeds):
             config = load_config(upgrade, extra + seed_extra)
             run: RunRecord = ensure_run(config, path, progress)
+            records.append(run)
             weights = os.path.join(path, files.LAST)
             results[mult].append(dict(measure_offsets(config, weights, images), map=run.final("map"),
                                       seed=config["seed"]))
@@ -113,7 +114,8 @@ def run_offset_study(baseline: str, upgrade: str, out: str, baseline_run: str, i
              mean_std([r["on_object"] for r in runs]), mean_std([r["on_object_standard"] for r in runs])]
             for mult, runs in results.items()]
     text = "\n".join([
-        "# The offsets' learning rate on the demo data", "", "Made by `{}`.".format(command), "",
+        "# The offsets' learning rate on the demo data", "", "Made by `{}`.  ".format(command),
+        machines_line(records), "",
         markdown_table(["offset lr multiplier", "final mAP (%)", "per seed", "mean offset length (map px)",
                         "samples outside the map (%)", "with zero offsets (%)", "samples on the object (%)",
                         "with zero offsets (%)"], rows), "",

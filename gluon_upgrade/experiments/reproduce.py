@@ -22,7 +22,7 @@ from ..reporting.files import write_json, write_text
 from ..reporting.tables import markdown_table, mean_std
 from ..training import rundir as files
 from .paper import TABLE3, TABLE4
-from .runs import ensure_run, fine_tune_overrides, read_run, seeded_runs
+from .runs import RunRecord, ensure_run, fine_tune_overrides, machines_line, read_run, seeded_runs
 
 BASES = ("gluon", "own")
 """Where a row's base model comes from: GluonCV's zoo, or a baseline trained from the row's config."""
@@ -253,7 +253,7 @@ def table_markdown(table: int, plans: Sequence[RowPlan], command: str, demo: boo
         rows.append(cells)
     what = {3: "VOC07 test mAP@0.5 (%)", 4: "COCO val2017 mAP@[.5:.95] / @.5 / @.75 (%)"}[table]
     lines = ["# Table {}{}: {}".format(table, " on the demo data" if demo else "", what), "",
-             "Made by `{}`.".format(command), "",
+             "Made by `{}`.  ".format(command), machines_line(_finished_runs(plans)), "",
              markdown_table(headers, rows), "",
              "F is the base model, T the upgraded model after the paper's fine-tune (its last epoch); "
              "\"upgraded, epoch 0\" is the upgraded model before fine-tuning, which must equal F. With several "
@@ -312,6 +312,13 @@ def make_plans(table: int, rows: Optional[Sequence[str]], base: str, out: str, d
     extra = list(overrides) + (["data.root=" + data_root] if data_root else [])
     return [RowPlan(row, os.path.join(out, "table{}".format(table)), "own" if demo else base, extra, seeds,
                     control or demo) for row in select_rows(table, rows, demo)]
+
+
+def _finished_runs(plans: Sequence[RowPlan]) -> List[RunRecord]:
+    """The finished training runs of ``plans`` (own baselines and fine-tunes), each once."""
+    folders = dict.fromkeys([plan.baseline_run for plan in plans if plan.base == "own"]
+                            + [folder for plan in plans for _, folder, _ in plan.runs()])
+    return [read_run(folder) for folder in folders if _finished(folder)]
 
 
 def write_table(table: int, plans: Sequence[RowPlan], out: str, command: str, demo: bool) -> str:

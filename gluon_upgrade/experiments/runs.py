@@ -1,11 +1,13 @@
 """Run a config to completion, once: a finished run directory is reused, an interrupted one resumed."""
 import os
-from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Tuple
+import json
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ..config.loader import load_config
 from ..config.schema import differences
 from ..errors import ConfigError
+from ..machine import format_machine
 from ..paths import portable_path
 from ..training import rundir as files
 from ..training.loop import train
@@ -21,6 +23,8 @@ class RunRecord:
     config: dict
     rows: List[Dict[str, Optional[float]]]
     state: Optional[dict]
+    machines: List[dict] = field(default_factory=list)
+    """``machine.json``: the machine of each start of the run (empty for runs made before it was recorded)."""
 
     @property
     def epochs(self) -> int:
@@ -82,7 +86,22 @@ def read_run(path: str) -> RunRecord:
     state = run.read_state()
     rows = [{key: _number(value) for key, value in row.items()}
             for row in run.read_metrics(state["epoch"] if state else -1)]
-    return RunRecord(path, config, rows, state)
+    machines = []
+    if os.path.exists(run.file(files.MACHINE)):
+        with open(run.file(files.MACHINE), encoding="utf-8") as f:
+            machines = json.load(f)
+    return RunRecord(path, config, rows, state, machines)
+
+
+def machines_line(records: Iterable[RunRecord]) -> str:
+    """The foot line of a table made from ``records``: every distinct machine their runs were trained on."""
+    seen: List[str] = []
+    for record in records:
+        for start in record.machines or [None]:
+            text = format_machine(start) if start else "not recorded (a run made before runs recorded it)"
+            if text not in seen:
+                seen.append(text)
+    return "Machine{}: {}".format("s" if len(seen) > 1 else "", "; ".join(seen))
 
 
 def _number(text: str) -> Optional[float]:
@@ -143,7 +162,7 @@ def fine_tune_overrides(baseline_epochs: int, weights: str) -> List[str]:
 def _clear(run: RunDir) -> None:
     """Delete what a run writes (and nothing else) from its folder."""
     names = (files.CONFIG, files.METRICS, files.LOG, files.LAST, files.STATES, files.BEST, files.INTERRUPTED,
-             files.STATE)
+             files.STATE, files.MACHINE)
     for name in os.listdir(run.path):
         if name in names or name.startswith("log.rank"):
             os.remove(run.file(name))

@@ -21,7 +21,7 @@ from ..reporting.files import write_text
 from ..reporting.tables import markdown_table, percent
 from ..training import rundir as files
 from .paper import TABLE2
-from .runs import RunRecord, ensure_run, fine_tune_overrides
+from .runs import RunRecord, ensure_run, fine_tune_overrides, machines_line
 
 EXPERIMENTS = ("baseline", "dcn_scratch", "upgrade", "control")
 """The four experiments; also their run folders' names."""
@@ -68,7 +68,7 @@ class Table2:
         effect = self.runs["upgrade"].final("map") - self.runs["control"].final("map")
         return "\n".join([
             "# Table II on {}".format(self.runs["baseline"].config["data"]["root"]), "",
-            "Made by `{}`.".format(self.command), "",
+            "Made by `{}`.  ".format(self.command), machines_line(self.runs.values()), "",
             markdown_table(headers, self.rows()), "",
             "mAP is the validation metric of the configs ({}), measured after every epoch; best is over the trained "
             "epochs. The upgrade's epoch 0 is the upgraded baseline before fine-tuning ({} %). Upgrade minus "

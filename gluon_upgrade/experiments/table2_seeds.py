@@ -11,7 +11,7 @@ from ..config.loader import load_config
 from ..reporting.curves import plot_spread
 from ..reporting.files import write_json, write_text
 from ..reporting.tables import markdown_table, mean_std, percent
-from .runs import RunRecord
+from .runs import RunRecord, machines_line
 from .table2 import EXPERIMENTS, RUNS, TITLES, Table2, run_table2
 
 SEEDS_FOLDER = "table2_seeds"
@@ -88,7 +88,8 @@ class SeedTable:
         return "\n".join([
             "# Table II over {} seeds".format(len(seeds)), "",
             "Made by `{}` in {:.0f} s (every run, 2 CPU cores; runs reused from earlier calls count as 0).".format(
-                self.command, self.seconds), "",
+                self.command, self.seconds) + "  ",
+            machines_line(run for table in self.tables.values() for run in table.runs.values()), "",
             "Seeds {} (each seeds the weights, the data order and the augmentation). mAP in %, final = after the "
             "last epoch, best = the best trained epoch.".format(", ".join(map(str, seeds))), "",
             markdown_table(["experiment", "final mAP, mean +- std", "best mAP, mean +- std", "final mAP per seed"],

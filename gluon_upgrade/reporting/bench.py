@@ -2,25 +2,15 @@
 table + JSON per benchmark with the command and the machine under it."""
 import argparse
 import os
-import platform
 import statistics
 import time
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import mxnet as mx
 
+from ..machine import format_machine, machine_record
 from .files import write_json, write_text
 from .tables import markdown_table
-
-
-def describe_machine(ctx: str = "cpu") -> str:
-    """Processor, core count, OS, MXNet version and the context the measurement used (and the GPU's memory)."""
-    text = "{} ({} cores), {}, mxnet {}, ctx {}".format(platform.processor() or platform.machine(), os.cpu_count(),
-                                                        platform.platform(), mx.__version__, ctx)
-    if ctx.startswith("gpu") and mx.context.num_gpus():
-        _, total = mx.context.gpu_memory_info(0)
-        text += " ({:.0f} GiB GPU memory)".format(total / 2 ** 30)
-    return text
 
 
 def benchmark_parser(description: str) -> argparse.ArgumentParser:
@@ -42,13 +32,14 @@ def write_benchmark(args: argparse.Namespace, stem: str, title: str, note: str, 
     """Write ``OUT/STEM.md`` (title, note, table, further ``sections`` of markdown, machine, command) and
     ``OUT/STEM.json`` (the entries of ``data``, plus ``machine`` and ``command``); return the markdown. With
     ``--ctx gpu`` the stem ends in ``_gpu``, beside the CPU results."""
-    machine = describe_machine(args.ctx)
+    record = machine_record(args.ctx)
+    machine = format_machine(record)
     stem += "_gpu" if args.ctx == "gpu" else ""
     text = "\n".join(["# " + title, "", note, "", markdown_table(headers, rows), ""]
                      + [part for section in sections for part in (section, "")]
                      + ["Machine: {}  ".format(machine), "Command: `{}`".format(command), ""])
     write_text(os.path.join(args.out, stem + ".md"), text)
-    write_json(os.path.join(args.out, stem + ".json"), dict(data, machine=machine, command=command))
+    write_json(os.path.join(args.out, stem + ".json"), dict(data, machine=record, command=command))
     return text
 
 

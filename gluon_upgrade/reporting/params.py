@@ -1,12 +1,13 @@
 """What an upgrade cost in parameters, per deformable layer and for the whole network."""
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
 from mxnet.gluon import Block
 
+from ..machine import machine_record
 from ..selection.layers import ConvLayer, conv_layers, param_shape
-from ..verify import Difference
+from ..verify import Difference, Verification
 from .files import write_json
 from .tables import text_table
 
@@ -37,7 +38,7 @@ class LayerCost:
 
 @dataclass
 class UpgradeReport:
-    """Per-layer costs, network totals and (optionally) the verified output difference.
+    """Per-layer costs, network totals and (optionally) the verification of the outputs.
 
     ``params_before`` and ``params_after`` count every parameter of the network (offset biases included).
     """
@@ -45,17 +46,26 @@ class UpgradeReport:
     layers: List[LayerCost]
     params_before: int
     params_after: int
-    max_abs_diff: Optional[float] = None
-    max_rel_diff: Optional[float] = None
-    extra: dict = field(default_factory=dict)
+    verification: Optional[Verification] = None
+
+    def _outputs(self) -> Optional[Difference]:
+        """The raw head outputs' difference (the final outputs' for a network that cannot be cut there)."""
+        return self.verification and (self.verification.raw or self.verification.other)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data.update(data.pop("extra"))
+        """``layers``, the totals, ``max_abs_diff`` / ``max_rel_diff`` of the raw head outputs, ``verification``
+        and, with a verification (its rounding depends on the processor), ``machine``."""
+        data = {key: value for key, value in asdict(self).items() if key != "verification"}
+        outputs = self._outputs()
+        data.update(max_abs_diff=outputs.max_abs if outputs else None,
+                    max_rel_diff=outputs.max_rel if outputs else None,
+                    verification=self.verification.to_dict() if self.verification else None)
+        if self.verification is not None:
+            data["machine"] = machine_record()
         return data
 
     def save_json(self, path: str) -> None:
-        """Write the report as JSON (``layers``, ``params_before``, ``params_after``, ``max_*_diff``)."""
+        """Write ``to_dict()`` as JSON."""
         write_json(path, self.to_dict())
 
     def format_table(self) -> str:
@@ -71,9 +81,8 @@ class UpgradeReport:
                              "increase", "offset bias"], rows),
                  "network parameters: {:,} -> {:,} (+{:.2%}, offset biases included)".format(
                      self.params_before, self.params_after, self.params_after / self.params_before - 1)]
-        if self.max_abs_diff is not None:
-            lines.append("output difference: max abs {:.3g}, max rel {:.3g}".format(self.max_abs_diff,
-                                                                                  self.max_rel_diff))
+        if self.verification is not None:
+            lines.append(self.verification.summary())
         return "\n".join(lines)
 
 
@@ -104,7 +113,7 @@ def layer_cost(layer: ConvLayer) -> LayerCost:
                      params_after=before + _size(offset_weight), offset_bias=_size(offset_bias))
 
 
-def upgrade_report(net: Block, difference: Optional[Difference] = None,
+def upgrade_report(net: Block, verification: Optional[Verification] = None,
                    names: Optional[Sequence[str]] = None) -> UpgradeReport:
     """Report the deformable layers of an upgraded network and its parameter totals.
 
@@ -112,14 +121,12 @@ def upgrade_report(net: Block, difference: Optional[Difference] = None,
     ----------
     net : Block
         The upgraded network; every parameter must have a known shape.
-    difference : Difference, optional
-        The verified output difference, copied into ``max_abs_diff`` / ``max_rel_diff``.
+    verification : Verification, optional
+        The outputs' verification (``upgrade_verified``), kept in the report.
     names : sequence of str, optional
         Report only these deformable layers (default: all of them, in forward order).
     """
     costs = [layer_cost(l) for l in conv_layers(net) if l.deformable and (names is None or l.name in names)]
     total = count_parameters(net)
     added = sum(c.params_after - c.params_before + c.offset_bias for c in costs)
-    return UpgradeReport(layers=costs, params_before=total - added, params_after=total,
-                         max_abs_diff=difference.max_abs if difference else None,
-                         max_rel_diff=difference.max_rel if difference else None)
+    return UpgradeReport(layers=costs, params_before=total - added, params_after=total, verification=verification)

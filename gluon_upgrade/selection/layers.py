@@ -217,6 +217,27 @@ def _graph_layers(block: SymbolBlock) -> List[ConvLayer]:
     return layers
 
 
+def traced_symbol(net: Block) -> Optional[mx.sym.Symbol]:
+    """The inference graph of ``net`` on one input named ``data`` (its outputs grouped), or None when ``net``
+    cannot be traced that way (a plain ``Block``, several inputs, a network that refuses symbols)."""
+    if not isinstance(net, HybridBlock):
+        return None
+    try:
+        with mx.autograd.predict_mode():
+            out = net(mx.sym.var("data"))
+    except Exception:  # any failure of a user network's symbolic pass means "not traceable"
+        return None
+    flat = []
+    stack = [out]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, (list, tuple)):
+            stack[:0] = list(item)
+        else:
+            flat.append(item)
+    return flat[0] if len(flat) == 1 else mx.sym.Group(flat)
+
+
 def trace_order(net: Block) -> Optional[List[str]]:
     """Weight names of the convolutions a symbolic inference pass runs, in the order it runs them.
 
@@ -226,22 +247,10 @@ def trace_order(net: Block) -> Optional[List[str]]:
     if isinstance(net, SymbolBlock):
         graph = graph_json(net)
     else:
-        if not isinstance(net, HybridBlock):
+        sym = traced_symbol(net)
+        if sym is None:
             return None
-        try:
-            with mx.autograd.predict_mode():
-                out = net(mx.sym.var("data"))
-        except Exception:  # any failure of a user network's symbolic pass means "not traceable"
-            return None
-        flat = []
-        stack = [out]
-        while stack:
-            item = stack.pop(0)
-            if isinstance(item, (list, tuple)):
-                stack[:0] = list(item)
-            else:
-                flat.append(item)
-        graph = json.loads(mx.sym.Group(flat).tojson())
+        graph = json.loads(sym.tojson())
     nodes = graph["nodes"]
     order = []
     for node in nodes:

@@ -20,6 +20,7 @@ from ..config.schema import Field
 from ..data.datasets import detection_dataset
 from ..data.transforms import train_loader
 from ..errors import ConfigError, GluonUpgradeError
+from ..machine import machine_record
 from ..evaluation.from_config import config_metric, evaluate_with
 from ..evaluation.metrics import VALUES
 from ..models.build import build_network, check_trainable, input_size
@@ -105,10 +106,11 @@ def train(config: Mapping, output: str, resume: bool = False, progress: bool = T
     # Every start-up check (devices, data, weights, batch split) runs in _Run before the folder is written, so a
     # run that cannot start leaves nothing behind and the corrected command is not refused.
     session = _Run(config, run, worker, state, progress)
-    if not resume:
-        if worker.chief:
+    if worker.chief:
+        if not resume:
             run.create(config.to_yaml())
-        worker.barrier()
+        run.record_machine(machine_record(session.ctx[0].device_type), state["epoch"] if state else 0)
+    worker.barrier()
     with _log_to(run, worker), _stop_on_sigterm():
         return session.fit()
 

@@ -21,6 +21,7 @@ STATES = "last.states"
 BEST = "best.params"
 INTERRUPTED = "interrupted.params"
 STATE = "state.json"
+MACHINE = "machine.json"
 
 Writer = Callable[[str], None]
 """Writes one file to the path it is given."""
@@ -61,6 +62,17 @@ class RunDir:
         self.require_new()
         os.makedirs(self.path, exist_ok=True)
         atomic_write(self.file(CONFIG), lambda p: _write_text(p, config_text))
+
+    def record_machine(self, record: Mapping, epoch: int) -> None:
+        """Add ``record`` (``machine.machine_record()``) to ``machine.json``, a list with one entry per start of
+        the run: float32 results depend on the processor, and a resumed run may continue on another."""
+        path = self.file(MACHINE)
+        starts = []
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                starts = json.load(f)
+        starts.append(dict(record, from_epoch=epoch))
+        atomic_write(path, lambda p: _write_text(p, json.dumps(starts, indent=2) + "\n"))
 
     def commit(self, state: Mapping, writers: Mapping[str, Writer]) -> None:
         """Write the files of ``writers`` (name -> writer) and ``state`` as one all-or-nothing step."""

@@ -21,14 +21,23 @@ _ISA_PROBE = ("import mxnet as mx; x = mx.nd.ones((1, 8, 8, 8)); "
               "mx.nd.Convolution(x, mx.nd.ones((8, 8, 3, 3)), kernel=(3, 3), num_filter=8, no_bias=True).wait_to_read()")
 
 
+_ISA_CACHE = "GLUON_UPGRADE_ONEDNN_ISA"
+"""Environment variable holding ``DNNL_MAX_CPU_ISA|answer`` once known, so that child processes (scripts run by
+scripts and tests) do not ask again."""
+
+
 @functools.lru_cache(maxsize=None)
 def onednn_isa() -> str:
     """The instruction set oneDNN runs in this environment, as oneDNN names it (``Intel AVX2``,
     ``Intel AVX-512 with Intel DL Boost and bfloat16 support``), ``DNNL_MAX_CPU_ISA`` applied.
 
     MXNet 1.9.1 links oneDNN without exporting its query function, so a child process with ``DNNL_VERBOSE=1``
-    runs one convolution and the answer is read from oneDNN's log (about a second, once per process).
+    runs one convolution and the answer is read from oneDNN's log (about 2 s, once per process tree).
     """
+    limit = os.environ.get("DNNL_MAX_CPU_ISA", "") + "|"
+    cached = os.environ.get(_ISA_CACHE, "")
+    if cached.startswith(limit):
+        return cached[len(limit):]
     env = dict(os.environ, DNNL_VERBOSE="1")
     try:
         log = subprocess.run([sys.executable, "-c", _ISA_PROBE], env=env, capture_output=True, text=True,
@@ -36,7 +45,10 @@ def onednn_isa() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     found = re.search(r"dnnl_verbose,info,cpu,isa:(.*)", log)
-    return found.group(1).strip() if found else "unknown (no oneDNN log)"
+    if not found:
+        return "unknown (no oneDNN log)"
+    os.environ[_ISA_CACHE] = limit + found.group(1).strip()
+    return found.group(1).strip()
 
 
 def processor_name() -> str:

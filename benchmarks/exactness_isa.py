@@ -87,7 +87,8 @@ def main() -> None:
             "(`verify.exactness_tolerance`). Offsets +0.5 px: the raw difference once every offset moves half a "
             "pixel (negative control). Each instruction set in its own process with `DNNL_MAX_CPU_ISA` set; what "
             "oneDNN then reports is in brackets.")
-    command = "python benchmarks/exactness_isa.py" + ("" if args.isas == list(ISAS) else " --isas " + " ".join(args.isas))
+    command = "python benchmarks/exactness_isa.py" + (
+        "" if args.isas == list(ISAS) else " --isas " + " ".join(args.isas))
     write_benchmark(args, "exactness_isa", "The upgrade's output differences per instruction set", note,
                     ["network", "DNNL_MAX_CPU_ISA (oneDNN's ISA)", "raw head outputs, max rel",
                      "decoded as tensors, max rel", "detections: matched, score, box", "bound", "within bound",

@@ -4,7 +4,6 @@ float32 results depend on the instruction set: oneDNN, MXNet's CPU kernels, pick
 the processor offers (or what ``DNNL_MAX_CPU_ISA`` allows), and they add in different orders. Every run directory,
 result table and benchmark records ``machine_record()`` so that a number can be traced to the arithmetic behind it.
 """
-import functools
 import os
 import platform
 import re
@@ -18,15 +17,13 @@ import numpy as np
 
 # One oneDNN convolution, so that oneDNN's verbose mode prints the instruction set it dispatches to.
 _ISA_PROBE = ("import mxnet as mx; x = mx.nd.ones((1, 8, 8, 8)); "
-              "mx.nd.Convolution(x, mx.nd.ones((8, 8, 3, 3)), kernel=(3, 3), num_filter=8, no_bias=True).wait_to_read()")
-
-
+              "mx.nd.Convolution(x, mx.nd.ones((8, 8, 3, 3)), kernel=(3, 3), num_filter=8, no_bias=True)"
+              ".wait_to_read()")
 _ISA_CACHE = "GLUON_UPGRADE_ONEDNN_ISA"
 """Environment variable holding ``DNNL_MAX_CPU_ISA|answer`` once known, so that child processes (scripts run by
 scripts and tests) do not ask again."""
 
 
-@functools.lru_cache(maxsize=None)
 def onednn_isa() -> str:
     """The instruction set oneDNN runs in this environment, as oneDNN names it (``Intel AVX2``,
     ``Intel AVX-512 with Intel DL Boost and bfloat16 support``), ``DNNL_MAX_CPU_ISA`` applied.
@@ -88,13 +85,14 @@ def machine_record(ctx: str = "cpu") -> Dict[str, object]:
     -------
     dict
         ``processor``, ``cores``, ``os``, ``onednn_isa`` (``onednn_isa()``), ``dnnl_max_cpu_isa`` (the variable's
-        value, empty when unset), ``omp_threads`` (``omp_threads()``), ``python``, ``mxnet``, ``gluoncv``, ``numpy``, ``ctx``, and ``gpu_memory_gib``
-        for a GPU context.
+        value, empty when unset), ``omp_threads`` (``omp_threads()``), ``python``, ``mxnet``, ``gluoncv``,
+        ``numpy``, ``ctx``, and ``gpu_memory_gib`` for a GPU context.
     """
     record: Dict[str, object] = dict(
         processor=processor_name(), cores=os.cpu_count(), os=platform.platform(), onednn_isa=onednn_isa(),
-        dnnl_max_cpu_isa=os.environ.get("DNNL_MAX_CPU_ISA", ""), omp_threads=omp_threads(), python=platform.python_version(),
-        mxnet=mx.__version__, gluoncv=_distribution_version("gluoncv"), numpy=np.__version__, ctx=ctx)
+        dnnl_max_cpu_isa=os.environ.get("DNNL_MAX_CPU_ISA", ""), omp_threads=omp_threads(),
+        python=platform.python_version(), mxnet=mx.__version__, gluoncv=_distribution_version("gluoncv"),
+        numpy=np.__version__, ctx=ctx)
     if ctx.startswith("gpu") and mx.context.num_gpus():
         record["gpu_memory_gib"] = round(mx.context.gpu_memory_info(0)[1] / 2 ** 30)
     return record
@@ -102,13 +100,12 @@ def machine_record(ctx: str = "cpu") -> Dict[str, object]:
 
 def format_machine(record: Dict[str, object]) -> str:
     """A ``machine_record`` in one line, for the foot of a results table."""
-    r = record
-    text = "{processor} ({cores} cores, OpenMP threads: {omp_threads}), oneDNN ISA: {onednn_isa}{limit}, {os}, " \
-           "python {python}, mxnet {mxnet}, " \
-           "gluoncv {gluoncv}, numpy {numpy}, ctx {ctx}".format(
-               limit=" (DNNL_MAX_CPU_ISA={})".format(r["dnnl_max_cpu_isa"]) if r["dnnl_max_cpu_isa"] else "", **r)
-    if "gpu_memory_gib" in r:
-        text += " ({} GiB GPU memory)".format(r["gpu_memory_gib"])
+    limit = record["dnnl_max_cpu_isa"]
+    text = ("{processor} ({cores} cores, OpenMP threads: {omp_threads}), oneDNN ISA: {onednn_isa}{limit}, {os}, "
+            "python {python}, mxnet {mxnet}, gluoncv {gluoncv}, numpy {numpy}, ctx {ctx}").format(
+                limit=" (DNNL_MAX_CPU_ISA={})".format(limit) if limit else "", **record)
+    if "gpu_memory_gib" in record:
+        text += " ({} GiB GPU memory)".format(record["gpu_memory_gib"])
     return text
 
 

@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from gluon_upgrade.data.demo import DEMO_DEFAULTS, make_demo_dataset  # noqa: E402
 from gluon_upgrade.data.layouts import FORMATS  # noqa: E402
 from gluon_upgrade.errors import GluonUpgradeError  # noqa: E402
+from gluon_upgrade.machine import describe_machine  # noqa: E402
 from gluon_upgrade.reporting.files import write_text  # noqa: E402
 
 
@@ -47,9 +48,9 @@ def main(argv=None) -> int:
     print(dataset.format_table())
     print("wrote {} ({} layout) in {:.1f} s".format(dataset.root, dataset.format, seconds))
     if args.report:
-        write_text(args.report, "# Demo data set \"deformed shapes\" ({} layout)\n\nMade by `python {}` in {:.1f} s "
-                   "({} CPU cores).\n\n```\n{}\n```\n".format(dataset.format, " ".join(sys.argv), seconds,
-                                                           os.cpu_count(), dataset.format_table()))
+        write_text(args.report, "# Demo data set \"deformed shapes\" ({} layout)\n\nMade by `python {}` in {:.1f} s.  "
+                   "\nMachine: {}\n\n```\n{}\n```\n".format(dataset.format, " ".join(sys.argv), seconds,
+                                                         describe_machine(), dataset.format_table()))
         print("report: {}".format(args.report))
     return 0
 

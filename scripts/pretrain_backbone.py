@@ -34,6 +34,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from gluon_upgrade.cli import command_line, run_main
     from gluon_upgrade.data.shapes import CLASSES
+    from gluon_upgrade.machine import describe_machine
     from gluon_upgrade.models.pretrain import pretrained_backbone
     from gluon_upgrade.paths import portable_path
     from gluon_upgrade.reporting.files import write_text
@@ -46,8 +47,8 @@ def main(argv=None) -> int:
             args.model, portable_path(result.path), what, result.val_accuracy, 1 / len(CLASSES), result.settings.steps,
             result.settings.batch)
         if args.report:
-            write_text(args.report, "# The demo's ImageNet stand-in\n\nMade by `{}`.\n\n{}\n".format(
-                command_line("pretrain_backbone.py", argv), text))
+            write_text(args.report, "# The demo's ImageNet stand-in\n\nMade by `{}`.  \nMachine: {}\n\n{}\n".format(
+                command_line("pretrain_backbone.py", argv), describe_machine(), text))
         return text
     return run_main(work)
 

@@ -22,7 +22,8 @@ SCHEMA = {
 
 def _check_metric(config: dict) -> List[Tuple[str, str]]:
     if config["eval"]["metric"] == "coco" and config["data"]["format"] != "coco":
-        return [("eval.metric", "coco needs COCO-layout data (data.format: coco); VOC data takes voc07 or voc")]
+        return [("eval.metric", "coco needs COCO-layout data (data.format: coco); VOC data takes voc07, voc or "
+                                "voc07_sweep")]
     return []
 
 

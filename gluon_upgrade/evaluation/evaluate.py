@@ -12,8 +12,8 @@ from ..reporting.progress import progress_bar
 from .metrics import METRICS, MetricResult, make_metric
 
 FIELDS = {
-    "metric": Field(None, "voc07 | voc | coco (default: voc07 for VOC data, coco for COCO data)", str,
-                    choices=METRICS, nullable=True),
+    "metric": Field(None, "voc07 | voc | coco | voc07_sweep (VOC data at COCO's IoU thresholds); default: voc07 "
+                    "for VOC data, coco for COCO data", str, choices=METRICS, nullable=True),
     "batch_size": Field(8, "images per evaluation batch (split across ctx)", int, minimum=1),
     "iou_thresh": Field(0.5, "IoU a detection needs to count (VOC metrics)", float, above=0, maximum=1),
     "nms_thresh": Field(0.45, "non-maximum suppression IoU threshold", float, above=0, maximum=1),

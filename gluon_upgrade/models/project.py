@@ -4,9 +4,11 @@ from typing import Callable, Optional
 from mxnet.gluon import HybridBlock
 
 from .demo_ssd import DEMO_SSD, demo_backbone, ssd_128_resnet29_v1_demo
+from .demo_ssd_os8 import DEMO_SSD_OS8, ssd_128_resnet29_v1_demo_os8
 from .demo_yolo import DEMO_YOLO, demo_darknet, yolo3_darknet27_demo
 
-PROJECT_MODELS = {DEMO_SSD: ssd_128_resnet29_v1_demo, DEMO_YOLO: yolo3_darknet27_demo}
+PROJECT_MODELS = {DEMO_SSD: ssd_128_resnet29_v1_demo, DEMO_SSD_OS8: ssd_128_resnet29_v1_demo_os8,
+                  DEMO_YOLO: yolo3_darknet27_demo}
 """Constructors by name."""
 BACKBONES = {DEMO_SSD: demo_backbone, DEMO_YOLO: demo_darknet}
 """Each network's backbone as a classifier (``classes`` outputs), whose ``features`` ``pretrained_base`` loads."""

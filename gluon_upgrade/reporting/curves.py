@@ -109,3 +109,27 @@ def plot_spread(panels: Mapping[str, Mapping[str, Sequence[float]]], out: str, t
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3, axis="y")
     return save_figure(figure, out, title)
+
+
+def plot_effects(panels: Mapping[str, Mapping[str, Mapping[str, object]]], out: str,
+                 title: Optional[str] = None) -> str:
+    """One panel per entry of ``panels`` (metric -> {row label: {series label: an object with ``mean`` and
+    ``se``}}): each row's series as a mean with a standard-error bar, beside a line at zero; return ``out``."""
+    rows = list(next(iter(panels.values())))
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 2.2 + 0.6 * len(rows)), squeeze=False,
+                                sharey=True)
+    for ax, (xlabel, by_row) in zip(axes[0], panels.items()):
+        series = list(next(iter(by_row.values())))
+        for index, label in enumerate(series):
+            shift = 0.22 * (index - (len(series) - 1) / 2)
+            means = [by_row[row][label].mean for row in rows]
+            errors = [0 if np.isnan(by_row[row][label].se) else by_row[row][label].se for row in rows]
+            ax.errorbar(means, np.arange(len(rows)) + shift, xerr=errors, fmt="o", capsize=3, label=label)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels(rows, fontsize=8)
+        ax.set_ylim(len(rows) - 0.5, -0.5)  # the first row on top
+        ax.set_xlabel(xlabel + " difference (points)")
+        ax.grid(alpha=0.3, axis="x")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    return save_figure(figure, out, title)

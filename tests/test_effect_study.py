@@ -1,0 +1,175 @@
+"""The effect study: cells read into overrides, paired statistics and the IoU sweep against hand-computed values,
+and one tiny cell end to end, its scores checked against the training loop's own evaluations."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import matplotlib.image
+import numpy as np
+import pytest
+from conftest import read_metrics
+
+from gluon_upgrade.errors import ConfigError
+from gluon_upgrade.evaluation.metrics import VOCSweepMetric
+from gluon_upgrade.experiments import effect_study as study_module
+from gluon_upgrade.experiments import runs as runs_module
+from gluon_upgrade.experiments.effect_study import (CellResult, EffectStudy, Paired, read_cell, read_cells,
+                                                    run_cell, run_effect_study)
+from gluon_upgrade.experiments.table2 import EXPERIMENTS
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+DEMO = {name: os.path.join(ROOT, "configs", "demo", file) for name, file in
+        (("baseline", "ssd_voc.yaml"), ("dcn", "ssd_voc_dcn.yaml"), ("upgrade", "ssd_voc_upgrade.yaml"))}
+
+
+def test_a_cell_file_becomes_set_entries_and_its_comment_its_description(tmp_path):
+    path = tmp_path / "sgd_maps16.yaml"
+    path.write_text("# SGD at 16x16 maps.\n# Second line.\nmodel:\n  data_shape: 256\n"
+                    "train:\n  optimizer: sgd\n  lr_decay_epoch: [5, 7]\n  weights: null\n")
+    cell = read_cell(str(path))
+    assert cell.name == "sgd_maps16" and cell.description == "SGD at 16x16 maps. Second line."
+    assert cell.overrides == ["model.data_shape=256", 'train.optimizer="sgd"', "train.lr_decay_epoch=[5, 7]",
+                              "train.weights=null"]
+    empty = tmp_path / "recipe.yaml"
+    empty.write_text("# The recipe.\n{}\n")
+    assert read_cell(str(empty)).overrides == []
+    for text, match in (("- a list\n", "a cell is a mapping"), ("model: [\n", "not valid YAML")):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=match):
+            read_cell(str(path))
+    with pytest.raises(ConfigError, match="cell not found"):
+        read_cell(str(tmp_path / "missing.yaml"))
+
+
+def test_a_cell_with_an_unknown_key_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    path = tmp_path / "typo.yaml"
+    path.write_text("train:\n  offset_lr_mul: 1.0\n")
+    monkeypatch.setattr(runs_module, "train", lambda *a, **k: pytest.fail("a run started"))
+    with pytest.raises(ConfigError, match=r"typo.yaml: .*offset_lr_mul.*offset_lr_mult"):
+        run_cell(read_cell(str(path)), DEMO["baseline"], DEMO["dcn"], DEMO["upgrade"], str(tmp_path), 2)
+
+
+def test_paired_differences_against_hand_computed_statistics():
+    paired = Paired([1.0, 2.0, 3.0])
+    assert (paired.n, paired.mean, paired.positive) == (3, 2.0, 3)
+    assert paired.se == pytest.approx(1 / math.sqrt(3))  # sample sd 1 over sqrt(3)
+    assert paired.standard_errors == pytest.approx(2 * math.sqrt(3))
+    # Student's t, 2 degrees of freedom, one-sided 95%: 2.919986 (a printed table's value).
+    lower, upper = paired.bounds()
+    assert (lower, upper) == (pytest.approx(2 - 2.919986 / math.sqrt(3), abs=1e-5),
+                              pytest.approx(2 + 2.919986 / math.sqrt(3), abs=1e-5))
+    assert paired.text() == "+2.00 +- 0.58 (3/3)"
+    one = Paired([-0.5])
+    assert math.isnan(one.se) and all(math.isnan(b) for b in one.bounds()) and one.text() == "-0.50 (1 seed)"
+
+
+def cell_result(name, deltas, seeds=5):
+    """A cell whose deformable-from-the-start run beats the baseline by ``deltas`` (points) seed by seed; the
+    other experiments score the baseline's values."""
+    base = [0.5 + 0.01 * s for s in range(seeds)]
+    scores = {e: {k: list(base) for k in ("map50", "map75", "map")} for e in EXPERIMENTS}
+    scores["dcn_scratch"]["map50"] = [b + d / 100 for b, d in zip(base, deltas)]
+    return CellResult(study_module.Cell(name, "configs/demo/effect/{}.yaml".format(name), [], "what"),
+                      list(range(seeds)), scores, {e: 1.0 for e in EXPERIMENTS}, 60.0, [None] * seeds, "cmd")
+
+
+def test_verdicts_follow_the_seed_count_and_the_three_standard_error_bar():
+    study = EffectStudy([], "cmd")
+    # Five seeds at +1, +2, +3, +2, +2: mean 2, sd sqrt(0.5), SE 0.316: 6.3 standard errors.
+    assert study.verdict(cell_result("a", [1, 2, 3, 2, 2]), "dcn_scratch", "baseline").startswith("**pays** (+6.3 SE")
+    # Five seeds, mean 0.4, SE 0.51: no effect found, and the bound says which effects are ruled out.
+    verdict = study.verdict(cell_result("b", [1, -1, 2, 0, 0]), "dcn_scratch", "baseline")
+    assert verdict.startswith("no effect found (+0.8 SE") and "< +1.49)" in verdict  # 0.4 + 2.1318 * 0.5099
+    # Two seeds are a screen, whatever the ratio.
+    assert study.verdict(cell_result("c", [3, 4], seeds=2), "dcn_scratch", "baseline").startswith(
+        "screen: confirm (+7.0 SE")
+    assert study.verdict(cell_result("d", [1, -1], seeds=2), "dcn_scratch", "baseline").startswith(
+        "screen: < 1 SE (+0.0 SE")
+
+
+def test_the_iou_sweep_scores_a_box_at_iou_072_as_hit_up_to_070():
+    metric = VOCSweepMetric(["a", "b"])
+    # Inclusive pixel boxes (VOC): the ground truth is 100 x 100, the detection 100 x 72: IoU 0.72.
+    gt = np.array([[[0, 0, 99, 99]]], dtype=float)
+    metric.update([0], np.array([[[0, 0, 99, 71]]], dtype=float), np.array([[0]]), np.array([[0.9]]), gt,
+                  np.array([[0]]), None)
+    result = metric.result()
+    # A hit at 0.50, 0.55, 0.60, 0.65, 0.70 (AP 1), a miss at the five thresholds above (AP 0).
+    assert result.values == pytest.approx({"map": 0.5, "map50": 1.0, "map75": 0.0}, abs=1e-12)
+    assert result.per_class["a"] == pytest.approx(0.5) and math.isnan(result.per_class["b"])
+
+
+@pytest.fixture(scope="module")
+def tiny_study(demo_voc, tmp_path_factory):
+    from test_experiments import write_configs
+    folder = tmp_path_factory.mktemp("effect")
+    paths = write_configs(str(folder), demo_voc.root, epochs=2)
+    cell = folder / "slow_lr.yaml"
+    cell.write_text("# A smaller rate.\ntrain:\n  lr: 0.001\n")
+    out = str(folder / "results")
+    study = run_effect_study([str(cell)], 2, out, paths["baseline"], paths["dcn"], paths["upgrade"],
+                             command="study it", progress=False)
+    return study, out, paths, str(cell)
+
+
+@pytest.mark.slow
+def test_a_cell_runs_four_experiments_per_seed_and_scores_their_final_networks(tiny_study):
+    study, out, _, _ = tiny_study
+    (result,) = study.cells
+    assert result.seeds == [0, 1] and result.cell.overrides == ["train.lr=0.001"]
+    folder = os.path.join(out, "effect_study", "slow_lr")
+    finals = {}
+    for seed, runs in ((0, "table2"), (1, os.path.join("table2_seeds", "seed1"))):
+        for name in EXPERIMENTS:
+            run = os.path.join(folder, runs, name)
+            assert "  lr: 0.001\n" in open(os.path.join(run, "config.yaml")).read()
+            # The fresh network's mAP@0.5 from last.params is the loop's own evaluation after its last epoch.
+            finals[name, seed] = float(read_metrics(run)[-1]["map"])
+            assert result.scores[name]["map50"][seed] == pytest.approx(finals[name, seed], abs=1e-6)
+            scores = json.load(open(os.path.join(run, "final_scores.json")))["values"]
+            assert scores["map75"] <= scores["map50"] and scores["map"] <= scores["map50"]
+    paired = result.paired("upgrade", "control", "map50")
+    assert paired.differences == [pytest.approx(100 * (finals["upgrade", s] - finals["control", s]), abs=1e-3)
+                                  for s in (0, 1)]
+    # Read back from disk: the report gathers the cell from its cell.json.
+    (again,) = read_cells(out)
+    assert again.scores == result.scores and again.command == "study it"
+    text = open(os.path.join(out, "effect_study.md")).read()
+    assert "| slow_lr | 2 | " in text and paired.text() in text and "`train.lr=0.001`" in text
+    data = json.load(open(os.path.join(out, "effect_study.json")))
+    assert data["cells"][0]["paired"]["upgrade - control"]["map50"]["differences"] == paired.differences
+    image = matplotlib.image.imread(os.path.join(out, "effect_study.png"))
+    assert image.shape[0] > 100 and image.std() > 0
+
+
+@pytest.mark.slow
+def test_a_cell_run_again_reuses_runs_and_scores(tiny_study, monkeypatch):
+    study, out, paths, cell = tiny_study
+    monkeypatch.setattr(runs_module, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    monkeypatch.setattr(study_module, "evaluate_config", lambda *a, **k: pytest.fail("a run was scored again"))
+    again = run_effect_study([cell], 2, out, paths["baseline"], paths["dcn"], paths["upgrade"], command="again",
+                             progress=False)
+    assert again.cells[0].scores == study.cells[0].scores
+
+
+def run_script(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "effect_study.py")] + [str(a) for a in args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+@pytest.mark.slow
+def test_the_script_rewrites_the_report_and_refuses_bad_input_in_one_line(tiny_study, tmp_path):
+    _, out, _, _ = tiny_study
+    result = run_script("--report-only", "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Made by `python scripts/effect_study.py --report-only --out {}`".format(out) in \
+        open(os.path.join(out, "effect_study.md")).read()
+    empty = run_script("--report-only", "--out", tmp_path)
+    assert empty.returncode == 2 and "no effect-study cell has run under" in empty.stderr
+    assert "Traceback" not in empty.stderr
+    missing = run_script("--cells", tmp_path / "nope.yaml", "--out", tmp_path)
+    assert missing.returncode == 2 and "cell not found" in missing.stderr and "Traceback" not in missing.stderr
+    usage = run_script("--out", tmp_path)
+    assert usage.returncode == 2 and "--report-only" in usage.stderr

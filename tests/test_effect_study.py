@@ -32,9 +32,17 @@ def test_a_cell_file_becomes_set_entries_and_its_comment_its_description(tmp_pat
     assert cell.name == "sgd_maps16" and cell.description == "SGD at 16x16 maps. Second line."
     assert cell.overrides == ["model.data_shape=256", 'train.optimizer="sgd"', "train.lr_decay_epoch=[5, 7]",
                               "train.weights=null"]
+    assert cell.fine_tune == []
+    longer = tmp_path / "half.yaml"
+    longer.write_text("model:\n  data_shape: 256\nfine_tune:\n  train:\n    epochs: 4\n    lr_decay_epoch: [3]\n")
+    cell = read_cell(str(longer))
+    assert cell.overrides == ["model.data_shape=256"] and cell.fine_tune == ["train.epochs=4", "train.lr_decay_epoch=[3]"]
     empty = tmp_path / "recipe.yaml"
     empty.write_text("# The recipe.\n{}\n")
     assert read_cell(str(empty)).overrides == []
+    longer.write_text("fine_tune: 4\n")
+    with pytest.raises(ConfigError, match="fine_tune is a mapping of config keys"):
+        read_cell(str(longer))
     for text, match in (("- a list\n", "a cell is a mapping"), ("model: [\n", "not valid YAML")):
         path.write_text(text)
         with pytest.raises(ConfigError, match=match):
@@ -145,13 +153,32 @@ def test_a_cell_runs_four_experiments_per_seed_and_scores_their_final_networks(t
 
 
 @pytest.mark.slow
+def test_a_cell_that_changes_only_the_fine_tune_borrows_the_first_cells_baselines(tiny_study, tmp_path):
+    study, out, paths, _ = tiny_study
+    cell = tmp_path / "longer.yaml"
+    cell.write_text("train:\n  lr: 0.001\nfine_tune:\n  train:\n    epochs: 2\n    lr_decay_epoch: [1]\n")
+    result = run_effect_study([str(cell)], 1, out, paths["baseline"], paths["dcn"], paths["upgrade"],
+                              command="longer", progress=False).cells[0]
+    runs = os.path.join(out, "effect_study", "longer", "table2")
+    for name in ("baseline", "dcn_scratch"):
+        # The same config as slow_lr's seed-0 run: copied with its checkpoints, not trained again.
+        source = os.path.join(out, "effect_study", "slow_lr", "table2", name)
+        assert open(os.path.join(runs, name, "borrowed_from.txt")).read().strip() == source
+        assert read_metrics(os.path.join(runs, name)) == read_metrics(source)
+        assert result.scores[name]["map50"] == study.cells[0].scores[name]["map50"][:1]
+    for name in ("upgrade", "control"):
+        assert [row["epoch"] for row in read_metrics(os.path.join(runs, name))] == ["0", "1", "2"]
+        assert "  lr_decay_epoch: [1]\n" in open(os.path.join(runs, name, "config.yaml")).read()
+
+
+@pytest.mark.slow
 def test_a_cell_run_again_reuses_runs_and_scores(tiny_study, monkeypatch):
     study, out, paths, cell = tiny_study
     monkeypatch.setattr(runs_module, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
     monkeypatch.setattr(study_module, "evaluate_config", lambda *a, **k: pytest.fail("a run was scored again"))
     again = run_effect_study([cell], 2, out, paths["baseline"], paths["dcn"], paths["upgrade"], command="again",
                              progress=False)
-    assert again.cells[0].scores == study.cells[0].scores
+    assert [c.scores for c in again.cells if c.cell.name == "slow_lr"] == [study.cells[0].scores]
 
 
 def run_script(*args):

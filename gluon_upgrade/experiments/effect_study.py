@@ -2,8 +2,10 @@
 recipe, compared seed by seed.
 
 A cell is a config fragment (``configs/demo/effect/<cell>.yaml``) laid over the baseline, deformable-from-the-
-start and upgrade configs, exactly as ``--set`` entries would be. Per cell, ``run_table2_seeds`` trains (or
-reuses) the four experiments for each seed; each final network is scored again at COCO's IoU thresholds
+start and upgrade configs, exactly as ``--set`` entries would be; its optional ``fine_tune:`` mapping is laid over
+the upgrade and its control only. Per cell, ``run_table2_seeds`` trains (or reuses) the four experiments for each
+seed, taking a finished baseline or deformable-from-the-start run of the same config from another cell (a cell
+that changes only the fine-tune shares the recipe's); each final network is scored again at COCO's IoU thresholds
 (``voc07_sweep`` on VOC data, pycocotools on COCO data), where Dai et al. report deformable layers gaining most;
 and the study reports, per cell and metric, the paired differences deformable-from-the-start minus baseline,
 upgrade minus control and upgrade minus deformable-from-the-start: their mean, standard error, the seeds on
@@ -15,13 +17,15 @@ import glob
 import json
 import math
 import os
+import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from ..config.loader import load_config
+from ..config.schema import differences
 from ..errors import ConfigError
 from ..evaluation.from_config import evaluate_config
 from ..paths import portable_path
@@ -29,13 +33,19 @@ from ..reporting.curves import plot_effects
 from ..reporting.files import write_json, write_text
 from ..reporting.tables import markdown_table
 from ..training import rundir as files
-from .runs import RunRecord, machines_line
-from .table2 import EXPERIMENTS, TITLES
-from .table2_seeds import run_table2_seeds
+from ..training.rundir import RunDir
+from .runs import RunRecord, machines_line, read_run
+from .table2 import EXPERIMENTS, RUNS, TITLES
+from .table2_seeds import SEEDS_FOLDER, run_table2_seeds
 
 STUDY_FOLDER = "effect_study"
 """The subfolder of the results folder that holds a folder per cell."""
 CELL_FILE = "cell.json"
+FINE_TUNE_KEY = "fine_tune"
+"""The section of a cell file that only the upgrade and its control get."""
+BORROWED_FILE = "borrowed_from.txt"
+SHARED = ("baseline", "dcn_scratch")
+"""Experiments a cell may take from another cell's finished run of the same config."""
 SCORES_FILE = "final_scores.json"
 """Beside a run's checkpoints: its final network's scores at every IoU threshold (recomputed when the run's
 ``last.params`` is newer)."""
@@ -63,11 +73,13 @@ class Cell:
     path: str
     overrides: List[str]
     description: str
+    fine_tune: List[str] = field(default_factory=list)
+    """Entries for the upgrade and the control only."""
 
 
 def read_cell(path: str) -> Cell:
     """Read a cell file: a YAML mapping of config keys (any of the schema's) whose leading comment says what it
-    changes.
+    changes; under ``fine_tune:``, keys for the upgrade and its control alone.
 
     Raises
     ------
@@ -92,8 +104,11 @@ def read_cell(path: str) -> Cell:
         if not line.startswith("#"):
             break
         comment.append(line.lstrip("#").strip())
+    fine_tune = raw.pop(FINE_TUNE_KEY, None) or {}
+    if not isinstance(fine_tune, dict):
+        raise ConfigError("{}: {} is a mapping of config keys, got {!r}".format(path, FINE_TUNE_KEY, fine_tune))
     name = os.path.splitext(os.path.basename(path))[0]
-    return Cell(name, portable_path(os.path.abspath(path)), _flatten(raw), " ".join(comment))
+    return Cell(name, portable_path(os.path.abspath(path)), _flatten(raw), " ".join(comment), _flatten(fine_tune))
 
 
 def _flatten(raw: Mapping, prefix: str = "") -> List[str]:
@@ -168,7 +183,7 @@ class CellResult:
     epoch_seconds: Dict[str, float]
     """Experiment -> training seconds per epoch, the mean over seeds and epochs."""
     wall_seconds: float
-    """Training plus evaluation seconds of all the cell's runs."""
+    """Training plus evaluation seconds of the cell's runs (not those borrowed from another cell)."""
     match_fraction: List[Optional[float]]
     """Per seed: the upgrade's training images to reach the deformable-from-the-start network's final mAP, over
     that network's (``SeedTable.match_fractions``)."""
@@ -235,9 +250,13 @@ def run_cell(cell: Cell, baseline: str, dcn: str, upgrade: str, out: str, seeds:
     entries = list(cell.overrides) + list(overrides)
     try:
         load_config(baseline, entries)
+        load_config(upgrade, entries + cell.fine_tune)
     except ConfigError as err:
         raise ConfigError("{}: {}".format(cell.path, err)) from None
-    table = run_table2_seeds(baseline, dcn, upgrade, folder, seeds, entries, command, progress)
+    for seed in range(seeds):
+        for name, path in zip(SHARED, (baseline, dcn)):
+            _borrow_run(load_config(path, entries + ["seed={}".format(seed)]), folder, seed, name)
+    table = run_table2_seeds(baseline, dcn, upgrade, folder, seeds, entries, command, progress, cell.fine_tune)
     runs = [run for seed_table in table.tables.values() for run in seed_table.runs.values()]
     scores = {name: {key: [] for key in METRIC_KEYS} for name in EXPERIMENTS}
     seconds = {name: [] for name in EXPERIMENTS}
@@ -250,10 +269,34 @@ def run_cell(cell: Cell, baseline: str, dcn: str, upgrade: str, out: str, seeds:
     metric = "COCO's (pycocotools)" if runs[0].config["data"]["format"] == "coco" else "voc07_sweep"
     result = CellResult(cell, list(table.tables), scores,
                         {name: float(np.mean(values)) for name, values in seconds.items()},
-                        sum(run.wall_seconds for run in runs), table.match_fractions(), command,
+                        sum(run.wall_seconds for run in runs
+                            if not os.path.exists(os.path.join(run.path, BORROWED_FILE))),
+                        table.match_fractions(), command,
                         machines_line(runs), metric)
     write_json(os.path.join(folder, CELL_FILE), result.to_dict())
     return result
+
+
+def _seed_folder(cell_folder: str, seed: int) -> str:
+    """Where ``run_table2_seeds`` keeps a seed's runs (the configs' own seed, 0, in ``table2``)."""
+    return os.path.join(cell_folder, RUNS if seed == 0 else os.path.join(SEEDS_FOLDER, "seed{}".format(seed)))
+
+
+def _borrow_run(config: Mapping, cell_folder: str, seed: int, name: str) -> None:
+    """Copy another cell's finished run of ``config`` (checkpoints included) to where this cell runs it, unless a
+    run is there already; the copy's ``borrowed_from.txt`` names the source."""
+    target = os.path.join(_seed_folder(cell_folder, seed), name)
+    if RunDir(target).holds_run():
+        return
+    for other in sorted(glob.glob(os.path.join(os.path.dirname(cell_folder), "*"))):
+        source = os.path.join(_seed_folder(other, seed), name)
+        if other == cell_folder or not os.path.exists(os.path.join(source, files.LAST)):
+            continue
+        record = read_run(source)
+        if record.finished and not differences(load_config(os.path.join(source, files.CONFIG)), config):
+            shutil.copytree(source, target, dirs_exist_ok=True)
+            write_text(os.path.join(target, BORROWED_FILE), portable_path(os.path.abspath(source)) + "\n")
+            return
 
 
 def read_cells(out: str) -> List[CellResult]:
@@ -321,7 +364,9 @@ class EffectStudy:
                               "wall min"], summary), "",
             "Compute to match: per seed, the training images the upgrade needed to first reach the final mAP@0.5 "
             "of the network deformable from the start, as a fraction of that network's (the paper: 60/240 = "
-            "0.25; never: it did not within its fine-tune). s/epoch: training seconds per epoch, 2 CPU cores.", ""]
+            "0.25; never: it did not within its fine-tune). s/epoch: training seconds per epoch, 2 CPU cores (shared "
+            "by two studies at a time). Wall minutes: training and evaluation of the cell's own runs, without "
+            "those borrowed from another cell.", ""]
         for key in ("map75", "map"):
             rows = [[r.cell.name, len(r.seeds)] + [r.paired(a, b, key).text() for a, b in COMPARISONS]
                     for r in self.cells]
@@ -337,8 +382,9 @@ class EffectStudy:
             lines += ["- **{}** (`{}`, seeds {}): {}  ".format(result.cell.name, result.cell.path,
                                                                ", ".join(map(str, result.seeds)),
                                                                result.cell.description),
-                      "  overrides: {}; final networks scored with {}; made by `{}`.  ".format(
+                      "  overrides: {}; fine-tune only: {}; final networks scored with {}; made by `{}`.  ".format(
                           ", ".join("`{}`".format(o) for o in result.cell.overrides) or "none",
+                          ", ".join("`{}`".format(o) for o in result.cell.fine_tune) or "none",
                           result.data_metric, result.command),
                       "  {}".format(result.machines)]
         return "\n".join(lines + [""])

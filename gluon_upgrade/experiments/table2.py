@@ -88,7 +88,8 @@ class Table2:
 
 
 def run_table2(baseline: str, dcn: str, upgrade: str, out: str, overrides: Sequence[str] = (),
-               command: str = "", progress: bool = True, runs_folder: Optional[str] = None) -> Table2:
+               command: str = "", progress: bool = True, runs_folder: Optional[str] = None,
+               fine_tune: Sequence[str] = ()) -> Table2:
     """Run (or finish, or reuse) the four experiments into ``out/table2/<experiment>`` and write the report.
 
     Parameters
@@ -105,6 +106,9 @@ def run_table2(baseline: str, dcn: str, upgrade: str, out: str, overrides: Seque
         The command line, written into ``table2.md``.
     runs_folder : str, optional
         Where the run directories go instead of ``out/table2`` (``run_table2_seeds``); no report is written then.
+    fine_tune : sequence of str
+        ``--set`` entries for the upgrade and the control only, applied last (a longer fine-tune, another
+        optimiser or data for them); the keys they name may differ from the baseline's.
 
     Raises
     ------
@@ -119,12 +123,13 @@ def run_table2(baseline: str, dcn: str, upgrade: str, out: str, overrides: Seque
     folder = runs_folder or os.path.join(out, RUNS)
     runs = {"baseline": ensure_run(configs["baseline"], os.path.join(folder, "baseline"), progress)}
     runs["dcn_scratch"] = ensure_run(configs["dcn_scratch"], os.path.join(folder, "dcn_scratch"), progress)
-    fine_tune = list(overrides) + fine_tune_overrides(runs["baseline"].epochs,
-                                                      os.path.join(folder, "baseline", files.BEST))
+    entries = list(overrides) + fine_tune_overrides(runs["baseline"].epochs,
+                                                    os.path.join(folder, "baseline", files.BEST)) + list(fine_tune)
+    allowed = FINE_TUNE_KEYS + tuple(entry.partition("=")[0].strip() for entry in fine_tune)
     for name, extra in (("upgrade", []), ("control", ["model.mode=baseline"])):
-        config = load_config(upgrade, fine_tune + extra)
+        config = load_config(upgrade, entries + extra)
         _check_mode(config, name, "upgrade" if name == "upgrade" else "baseline")
-        _check_same(configs["baseline"], config, FINE_TUNE_KEYS)
+        _check_same(configs["baseline"], config, allowed)
         runs[name] = ensure_run(config, os.path.join(folder, name), progress)
     if runs_folder is not None:
         return Table2(runs, command)

@@ -105,12 +105,13 @@ class SeedTable:
 
 
 def run_table2_seeds(baseline: str, dcn: str, upgrade: str, out: str, seeds: int, overrides: Sequence[str] = (),
-                     command: str = "", progress: bool = True) -> SeedTable:
+                     command: str = "", progress: bool = True, fine_tune: Sequence[str] = ()) -> SeedTable:
     """Run Table II's four experiments for ``seeds`` seeds (0, 1, ...) and write ``table2_seeds.md``, ``.json``
     and ``table2_seeds.png`` into ``out``.
 
     The configs' own seed reuses ``out/table2`` (the runs ``run_table2`` makes); every other seed ``k`` runs in
-    ``out/table2_seeds/seed<k>``. Finished runs are reused, interrupted ones resumed.
+    ``out/table2_seeds/seed<k>``. Finished runs are reused, interrupted ones resumed. ``fine_tune``: entries for
+    the upgrade and the control only (``run_table2``).
     """
     start = time.perf_counter()
     own = load_config(baseline, overrides)["seed"]
@@ -118,7 +119,7 @@ def run_table2_seeds(baseline: str, dcn: str, upgrade: str, out: str, seeds: int
     for seed in range(seeds):
         folder = os.path.join(out, RUNS if seed == own else os.path.join(SEEDS_FOLDER, "seed{}".format(seed)))
         tables[seed] = run_table2(baseline, dcn, upgrade, out, list(overrides) + ["seed={}".format(seed)],
-                                  command, progress, runs_folder=folder)
+                                  command, progress, runs_folder=folder, fine_tune=fine_tune)
     table = SeedTable(tables, command, time.perf_counter() - start)
     write_text(os.path.join(out, "table2_seeds.md"), table.markdown())
     write_json(os.path.join(out, "table2_seeds.json"), table.to_dict())

@@ -39,6 +39,8 @@ from .table2 import EXPERIMENTS, RUNS, TITLES
 from .table2_seeds import SEEDS_FOLDER, run_table2_seeds
 
 STUDY_FOLDER = "effect_study"
+POSITIVE_CONTROL = "positive_control"
+"""The stem of the positive control's report in the results folder (``experiments.positive_control``)."""
 """The subfolder of the results folder that holds a folder per cell."""
 CELL_FILE = "cell.json"
 FINE_TUNE_KEY = "fine_tune"
@@ -401,13 +403,30 @@ def _spread(values: Sequence[float]) -> str:
         "{:.2f}".format(values[0])
 
 
+def positive_control_lines(out: str) -> List[str]:
+    """The summary of ``<out>/positive_control.json`` (``experiments.positive_control``), if it has run."""
+    path = os.path.join(out, POSITIVE_CONTROL + ".json")
+    if not os.path.exists(path):
+        return ["## Positive control", "", "Not run yet: `python scripts/positive_control.py`.", ""]
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    paired = {c: Paired(data["paired"]["{} - {}".format(*c)]["differences"]) for c in COMPARISONS}
+    rows = [[COMPARISON_TITLES[c], paired[c].text(), "{:.1f}".format(paired[c].standard_errors)]
+            for c in COMPARISONS]
+    return ["## Positive control: where deformable sampling must pay", "",
+            "Validation accuracy, not mAP: the orientation of two dots farther apart than the plain network sees "
+            "([`{0}.md`]({0}.md), made by `{1}`).".format(POSITIVE_CONTROL, data["command"]), "",
+            markdown_table(["difference (accuracy points)", "mean +- SE (seeds positive / seeds)",
+                            "standard errors"], rows), ""]
+
+
 def write_study(out: str, command: str) -> EffectStudy:
-    """Gather every cell under ``<out>/effect_study`` into ``effect_study.md``, ``.json`` and ``.png`` in
-    ``out``."""
+    """Gather every cell under ``<out>/effect_study`` and the positive control into ``effect_study.md``, ``.json``
+    and ``.png`` in ``out``."""
     study = EffectStudy(read_cells(out), command)
     if not study.cells:
         raise ConfigError("no effect-study cell has run under {}".format(os.path.join(out, STUDY_FOLDER)))
-    write_text(os.path.join(out, "effect_study.md"), study.markdown())
+    write_text(os.path.join(out, "effect_study.md"), study.markdown() + "\n" + "\n".join(positive_control_lines(out)))
     write_json(os.path.join(out, "effect_study.json"), study.to_dict())
     panels = {METRIC_TITLES[key]: {r.cell.name: {COMPARISON_TITLES[c]: r.paired(*c, key) for c in COMPARISONS}
                                    for r in study.cells} for key in METRIC_KEYS}

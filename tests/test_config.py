@@ -61,7 +61,7 @@ def test_unknown_key_names_file_key_suggestion_and_valid_keys(tmp_path):
 def test_error_in_a_base_file_names_the_base(tmp_path):
     write(tmp_path / "base.yaml", "eval: {metric: map}\n")
     child = write(tmp_path / "child.yaml", "_base_: base.yaml\nseed: 1\n")
-    with pytest.raises(ConfigError, match="base.yaml: eval.metric must be one of voc07, voc, coco, got 'map'"):
+    with pytest.raises(ConfigError, match="base.yaml: eval.metric must be one of voc07, voc, coco, voc07_sweep, got 'map'"):
         load_config(child)
 
 

@@ -36,18 +36,19 @@ def test_a_cell_file_becomes_set_entries_and_its_comment_its_description(tmp_pat
     longer = tmp_path / "half.yaml"
     longer.write_text("model:\n  data_shape: 256\nfine_tune:\n  train:\n    epochs: 4\n    lr_decay_epoch: [3]\n")
     cell = read_cell(str(longer))
-    assert cell.overrides == ["model.data_shape=256"] and cell.fine_tune == ["train.epochs=4", "train.lr_decay_epoch=[3]"]
+    assert cell.overrides == ["model.data_shape=256"]
+    assert cell.fine_tune == ["train.epochs=4", "train.lr_decay_epoch=[3]"]
     empty = tmp_path / "recipe.yaml"
     empty.write_text("# The recipe.\n{}\n")
     assert read_cell(str(empty)).overrides == []
     longer.write_text("fine_tune: 4\n")
     with pytest.raises(ConfigError, match="fine_tune is a mapping of config keys"):
         read_cell(str(longer))
-    for text, match in (("- a list\n", "a cell is a mapping"), ("model: [\n", "not valid YAML")):
+    for text, match in (("- a list\n", "a config is a mapping"), ("model: [\n", "not valid YAML")):
         path.write_text(text)
         with pytest.raises(ConfigError, match=match):
             read_cell(str(path))
-    with pytest.raises(ConfigError, match="cell not found"):
+    with pytest.raises(ConfigError, match="config file not found"):
         read_cell(str(tmp_path / "missing.yaml"))
 
 
@@ -197,6 +198,6 @@ def test_the_script_rewrites_the_report_and_refuses_bad_input_in_one_line(tiny_s
     assert empty.returncode == 2 and "no effect-study cell has run under" in empty.stderr
     assert "Traceback" not in empty.stderr
     missing = run_script("--cells", tmp_path / "nope.yaml", "--out", tmp_path)
-    assert missing.returncode == 2 and "cell not found" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 2 and "config file not found" in missing.stderr and "Traceback" not in missing.stderr
     usage = run_script("--out", tmp_path)
     assert usage.returncode == 2 and "--report-only" in usage.stderr

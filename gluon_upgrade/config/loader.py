@@ -104,7 +104,7 @@ def _read_with_bases(path: str, origins: Origins, chain: Tuple[str, ...]) -> Dic
     real = os.path.realpath(path)
     if real in chain:
         raise ConfigError("{}: _base_ cycle: {}".format(path, " -> ".join(chain + (real,))))
-    data = _read_yaml(path)
+    data = read_mapping(path)
     bases = data.pop(BASE_KEY, None)
     if isinstance(bases, str):
         bases = [bases]
@@ -121,7 +121,14 @@ def _read_with_bases(path: str, origins: Origins, chain: Tuple[str, ...]) -> Dic
     return merged
 
 
-def _read_yaml(path: str) -> Dict[str, Any]:
+def read_mapping(path: str) -> Dict[str, Any]:
+    """A YAML file's mapping ({} for an empty file).
+
+    Raises
+    ------
+    ConfigError
+        A missing file, invalid YAML, or a document that is not a mapping.
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             data = yaml.safe_load(handle)

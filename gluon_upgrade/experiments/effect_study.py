@@ -24,7 +24,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..config.loader import load_config
+from ..config.loader import load_config, read_mapping
 from ..config.schema import differences
 from ..errors import ConfigError
 from ..evaluation.from_config import evaluate_config
@@ -88,19 +88,9 @@ def read_cell(path: str) -> Cell:
     ConfigError
         A missing or unreadable file, or one that is not a mapping.
     """
-    import yaml
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-        raw = yaml.safe_load(text)
-    except FileNotFoundError:
-        raise ConfigError("effect-study cell not found: {}".format(path)) from None
-    except yaml.YAMLError as err:
-        raise ConfigError("{}: not valid YAML: {}".format(path, err)) from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError("{}: a cell is a mapping of config keys, got {}".format(path, type(raw).__name__))
+    raw = read_mapping(path)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
     comment = []
     for line in text.splitlines():
         if not line.startswith("#"):
@@ -426,7 +416,8 @@ def write_study(out: str, command: str) -> EffectStudy:
     study = EffectStudy(read_cells(out), command)
     if not study.cells:
         raise ConfigError("no effect-study cell has run under {}".format(os.path.join(out, STUDY_FOLDER)))
-    write_text(os.path.join(out, "effect_study.md"), study.markdown() + "\n" + "\n".join(positive_control_lines(out)))
+    write_text(os.path.join(out, "effect_study.md"),
+               "\n".join([study.markdown()] + positive_control_lines(out)))
     write_json(os.path.join(out, "effect_study.json"), study.to_dict())
     panels = {METRIC_TITLES[key]: {r.cell.name: {COMPARISON_TITLES[c]: r.paired(*c, key) for c in COMPARISONS}
                                    for r in study.cells} for key in METRIC_KEYS}

@@ -61,6 +61,7 @@ bench: $(STAMP) demo-data
 	$(PY) benchmarks/bench_train_loop.py --config configs/demo/ssd_voc.yaml --set model.data_shape=160
 	$(PY) benchmarks/bench_dcn_layer.py
 	$(PY) benchmarks/bench_models.py
+	$(PY) benchmarks/bench_map_size.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -2,6 +2,7 @@
 maps at 128 px, the same parameters, an exact upgrade."""
 import mxnet as mx
 import numpy as np
+import pytest
 
 from gluon_upgrade import upgrade
 from gluon_upgrade.models.build import build_network
@@ -19,6 +20,7 @@ def network(name, size=128):
                           "weights": None, "mode": "baseline"}, CLASSES, [mx.cpu()])
 
 
+@pytest.mark.exactness
 def test_the_dilated_backbone_computes_the_stride_16_features_at_every_second_position(tmp_path):
     mx.random.seed(1)
     reference, dilated = demo_backbone(), dilated_backbone()
@@ -35,6 +37,7 @@ def test_the_dilated_backbone_computes_the_stride_16_features_at_every_second_po
     np.testing.assert_allclose(features[:, :, ::2, ::2], expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
+@pytest.mark.exactness
 def test_the_upgraded_layers_see_16x16_maps_at_128_px_and_the_upgrade_is_exact():
     assert DEMO_SSD_OS8 in model_names() and default_input_shape(DEMO_SSD_OS8) == (1, 3, 128, 128)
     net = network(DEMO_SSD_OS8)

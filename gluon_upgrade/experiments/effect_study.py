@@ -241,13 +241,13 @@ def run_cell(cell: Cell, baseline: str, dcn: str, upgrade: str, out: str, seeds:
     folder = os.path.join(out, STUDY_FOLDER, cell.name)
     entries = list(cell.overrides) + list(overrides)
     try:
-        load_config(baseline, entries)
+        own = load_config(baseline, entries)["seed"]
         load_config(upgrade, entries + cell.fine_tune)
     except ConfigError as err:
         raise ConfigError("{}: {}".format(cell.path, err)) from None
     for seed in range(seeds):
         for name, path in zip(SHARED, (baseline, dcn)):
-            _borrow_run(load_config(path, entries + ["seed={}".format(seed)]), folder, seed, name)
+            _borrow_run(load_config(path, entries + ["seed={}".format(seed)]), folder, seed == own, seed, name)
     table = run_table2_seeds(baseline, dcn, upgrade, folder, seeds, entries, command, progress, cell.fine_tune)
     runs = [run for seed_table in table.tables.values() for run in seed_table.runs.values()]
     scores = {name: {key: [] for key in METRIC_KEYS} for name in EXPERIMENTS}
@@ -269,19 +269,20 @@ def run_cell(cell: Cell, baseline: str, dcn: str, upgrade: str, out: str, seeds:
     return result
 
 
-def _seed_folder(cell_folder: str, seed: int) -> str:
-    """Where ``run_table2_seeds`` keeps a seed's runs (the configs' own seed, 0, in ``table2``)."""
-    return os.path.join(cell_folder, RUNS if seed == 0 else os.path.join(SEEDS_FOLDER, "seed{}".format(seed)))
+def _seed_folder(cell_folder: str, own: bool, seed: int) -> str:
+    """Where ``run_table2_seeds`` keeps a seed's runs (the configs' ``own`` seed in ``table2``)."""
+    return os.path.join(cell_folder, RUNS if own else os.path.join(SEEDS_FOLDER, "seed{}".format(seed)))
 
 
-def _borrow_run(config: Mapping, cell_folder: str, seed: int, name: str) -> None:
+def _borrow_run(config: Mapping, cell_folder: str, own: bool, seed: int, name: str) -> None:
     """Copy another cell's finished run of ``config`` (checkpoints included) to where this cell runs it, unless a
-    run is there already; the copy's ``borrowed_from.txt`` names the source."""
-    target = os.path.join(_seed_folder(cell_folder, seed), name)
+    run is there already; the copy's ``borrowed_from.txt`` names the source. ``own``: ``seed`` is the configs'
+    own."""
+    target = os.path.join(_seed_folder(cell_folder, own, seed), name)
     if RunDir(target).holds_run():
         return
     for other in sorted(glob.glob(os.path.join(os.path.dirname(cell_folder), "*"))):
-        source = os.path.join(_seed_folder(other, seed), name)
+        source = os.path.join(_seed_folder(other, own, seed), name)
         if other == cell_folder or not os.path.exists(os.path.join(source, files.LAST)):
             continue
         record = read_run(source)

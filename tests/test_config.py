@@ -17,7 +17,10 @@ def write(path, text):
     return str(path)
 
 
-CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True))
+CELLS = os.path.join(ROOT, "configs", "demo", "effect")
+"""The effect study's cells: config fragments laid over the demo configs (tests/test_effect_study.py)."""
+CONFIGS = sorted(path for path in glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True)
+                 if not path.startswith(CELLS + os.sep))
 
 
 @pytest.mark.slow
@@ -61,7 +64,8 @@ def test_unknown_key_names_file_key_suggestion_and_valid_keys(tmp_path):
 def test_error_in_a_base_file_names_the_base(tmp_path):
     write(tmp_path / "base.yaml", "eval: {metric: map}\n")
     child = write(tmp_path / "child.yaml", "_base_: base.yaml\nseed: 1\n")
-    with pytest.raises(ConfigError, match="base.yaml: eval.metric must be one of voc07, voc, coco, voc07_sweep, got 'map'"):
+    with pytest.raises(ConfigError,
+                       match="base.yaml: eval.metric must be one of voc07, voc, coco, voc07_sweep, got 'map'"):
         load_config(child)
 
 

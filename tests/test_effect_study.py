@@ -1,5 +1,6 @@
 """The effect study: cells read into overrides, paired statistics and the IoU sweep against hand-computed values,
 and one tiny cell end to end, its scores checked against the training loop's own evaluations."""
+import glob
 import json
 import math
 import os
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 from conftest import read_metrics
 
+from gluon_upgrade.config.loader import load_config
+from gluon_upgrade.config.schema import differences
 from gluon_upgrade.errors import ConfigError
 from gluon_upgrade.evaluation.metrics import VOCSweepMetric
 from gluon_upgrade.experiments import effect_study as study_module
@@ -50,6 +53,19 @@ def test_a_cell_file_becomes_set_entries_and_its_comment_its_description(tmp_pat
             read_cell(str(path))
     with pytest.raises(ConfigError, match="config file not found"):
         read_cell(str(tmp_path / "missing.yaml"))
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "configs", "demo", "effect", "*.yaml"))),
+                         ids=os.path.basename)
+def test_every_bundled_cell_makes_valid_configs_that_change_what_it_says(path):
+    cell = read_cell(path)
+    assert cell.description and (cell.overrides or cell.fine_tune or cell.name == "recipe")
+    recipe = {name: load_config(DEMO[name]) for name in DEMO}
+    for name in DEMO:
+        config = load_config(DEMO[name], cell.overrides + (cell.fine_tune if name == "upgrade" else []))
+        changed = set(differences(recipe[name], config))
+        expected = {e.partition("=")[0] for e in cell.overrides + (cell.fine_tune if name == "upgrade" else [])}
+        assert changed == expected, (name, changed)
 
 
 def test_a_cell_with_an_unknown_key_is_refused_before_anything_runs(tmp_path, monkeypatch):

@@ -199,13 +199,20 @@ def run_positive_control(seeds: int, out_md: str, settings: ControlSettings = Co
         control = PositiveControl(dict(curves), settings, command, time.perf_counter() - start)
         write_text(stem + ".md", control.markdown())
         write_json(stem + ".json", control.to_dict())
-    end = settings.epochs
-    means = {TITLES[name]: np.mean([c[name] for c in curves.values()], axis=0) * 100 for name in EXPERIMENTS}
+        plot_control(control, stem + ".png")
+    return control
+
+
+def plot_control(control: PositiveControl, out: str) -> str:
+    """Each experiment's validation accuracy per epoch, the mean over seeds; the fine-tunes drawn from where the
+    baseline ended."""
+    end = control.settings.epochs
     xs = list(range(end + fine_tune_epochs(end) + 1))
     series = {}
-    for name, values in means.items():
-        first = end if name.startswith(("3.", "4.")) else 0
-        series[name] = [values[e - first] if first <= e < first + len(values) else np.nan for e in xs]
-    plot_against(xs, {"validation accuracy (%)": series}, stem + ".png", "epoch",
-                 "Positive control: mean over {} seeds (fine-tunes start from the baseline's end)".format(seeds))
-    return control
+    for name in EXPERIMENTS:
+        values = 100 * np.mean([curves[name] for curves in control.curves.values()], axis=0)
+        first = end if name in ("upgrade", "control") else 0
+        series[TITLES[name]] = [values[e - first] if first <= e < first + len(values) else np.nan for e in xs]
+    return plot_against(xs, {"validation accuracy (%)": series}, out, "epoch",
+                        "Positive control: mean over {} seeds (fine-tunes start from the baseline's end)".format(
+                            len(control.curves)))

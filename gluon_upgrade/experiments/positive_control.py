@@ -22,7 +22,7 @@ from ..models.pair_classifier import RECEPTIVE_FIELD, pair_classifier
 from ..reporting.curves import plot_against
 from ..reporting.files import write_json, write_text
 from ..reporting.progress import progress_bar
-from ..reporting.tables import markdown_table
+from ..reporting.tables import markdown_table, mean_std
 from ..surgery.inplace import upgrade
 from ..training.optim import set_multipliers
 from ..training.schedule import fine_tune_decays, fine_tune_epochs
@@ -157,8 +157,7 @@ class PositiveControl:
 
     def markdown(self) -> str:
         """``positive_control.md``: final accuracy per experiment, the paired differences, compute to match."""
-        rows = [[TITLES[name], "{:.2f} +- {:.2f}".format(100 * np.mean(self.finals(name)),
-                                                         100 * np.std(self.finals(name), ddof=1)),
+        rows = [[TITLES[name], mean_std(self.finals(name)),
                  ", ".join("{:.1f}".format(100 * v) for v in self.finals(name))] for name in EXPERIMENTS]
         pairs = [[COMPARISON_TITLES[c], self.paired(*c).text(),
                   "{:.1f}".format(self.paired(*c).standard_errors)] for c in COMPARISONS]

@@ -31,12 +31,12 @@ from ..evaluation.from_config import evaluate_config
 from ..paths import portable_path
 from ..reporting.curves import plot_effects
 from ..reporting.files import write_json, write_text
-from ..reporting.tables import markdown_table
+from ..reporting.tables import markdown_table, mean_std
 from ..training import rundir as files
 from ..training.rundir import RunDir
 from .runs import RunRecord, machines_line, read_run
-from .table2 import EXPERIMENTS, RUNS, TITLES
-from .table2_seeds import SEEDS_FOLDER, run_table2_seeds
+from .table2 import EXPERIMENTS, TITLES
+from .table2_seeds import run_table2_seeds, seed_folder
 
 STUDY_FOLDER = "effect_study"
 POSITIVE_CONTROL = "positive_control"
@@ -120,6 +120,11 @@ class Paired:
 
     differences: List[float]
 
+    @classmethod
+    def between(cls, first: Sequence[float], second: Sequence[float]) -> "Paired":
+        """``first - second`` seed by seed, from scores as fractions, in points."""
+        return cls([round(100 * (a - b), 4) for a, b in zip(first, second)])
+
     @property
     def n(self) -> int:
         return len(self.differences)
@@ -185,7 +190,7 @@ class CellResult:
 
     def paired(self, first: str, second: str, key: str) -> Paired:
         """Per-seed differences ``first - second`` of metric ``key``, in points."""
-        return Paired([round(100 * (a - b), 4) for a, b in zip(self.scores[first][key], self.scores[second][key])])
+        return Paired.between(self.scores[first][key], self.scores[second][key])
 
     def to_dict(self) -> dict:
         """``cell.json``."""
@@ -269,20 +274,15 @@ def run_cell(cell: Cell, baseline: str, dcn: str, upgrade: str, out: str, seeds:
     return result
 
 
-def _seed_folder(cell_folder: str, own: bool, seed: int) -> str:
-    """Where ``run_table2_seeds`` keeps a seed's runs (the configs' ``own`` seed in ``table2``)."""
-    return os.path.join(cell_folder, RUNS if own else os.path.join(SEEDS_FOLDER, "seed{}".format(seed)))
-
-
 def _borrow_run(config: Mapping, cell_folder: str, own: bool, seed: int, name: str) -> None:
     """Copy another cell's finished run of ``config`` (checkpoints included) to where this cell runs it, unless a
     run is there already; the copy's ``borrowed_from.txt`` names the source. ``own``: ``seed`` is the configs'
     own."""
-    target = os.path.join(_seed_folder(cell_folder, own, seed), name)
+    target = os.path.join(seed_folder(cell_folder, own, seed), name)
     if RunDir(target).holds_run():
         return
     for other in sorted(glob.glob(os.path.join(os.path.dirname(cell_folder), "*"))):
-        source = os.path.join(_seed_folder(other, own, seed), name)
+        source = os.path.join(seed_folder(other, own, seed), name)
         if other == cell_folder or not os.path.exists(os.path.join(source, files.LAST)):
             continue
         record = read_run(source)
@@ -367,7 +367,7 @@ class EffectStudy:
                       markdown_table(["cell", "seeds"] + [COMPARISON_TITLES[c] for c in COMPARISONS], rows), ""]
         lines += ["## Each experiment's final scores (mean +- std over seeds, %)", "",
                   markdown_table(["cell", "metric"] + [TITLES[name] for name in EXPERIMENTS],
-                                 [[r.cell.name, METRIC_TITLES[key]] + [_spread(r.scores[name][key])
+                                 [[r.cell.name, METRIC_TITLES[key]] + [mean_std(r.scores[name][key])
                                                                       for name in EXPERIMENTS]
                                   for r in self.cells for key in METRIC_KEYS]), "",
                   "## The cells", ""]
@@ -386,12 +386,6 @@ class EffectStudy:
         """``effect_study.json``."""
         return {"command": self.command, "significant_se": SIGNIFICANT, "confidence": CONFIDENCE,
                 "cells": [result.to_dict() for result in self.cells]}
-
-
-def _spread(values: Sequence[float]) -> str:
-    values = 100 * np.asarray(values, dtype=float)
-    return "{:.2f} +- {:.2f}".format(values.mean(), values.std(ddof=1)) if len(values) > 1 else \
-        "{:.2f}".format(values[0])
 
 
 def positive_control_lines(out: str) -> List[str]:

@@ -134,7 +134,7 @@ class PositiveControl:
 
     def paired(self, first: str, second: str) -> Paired:
         """Per-seed differences of final accuracy, in points."""
-        return Paired([round(100 * (a - b), 4) for a, b in zip(self.finals(first), self.finals(second))])
+        return Paired.between(self.finals(first), self.finals(second))
 
     def steps_to_match(self) -> List[float]:
         """Per seed: the upgrade's training steps to first reach the deformable-from-the-start network's final

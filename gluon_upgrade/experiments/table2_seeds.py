@@ -104,6 +104,12 @@ class SeedTable:
             "0.25): {}.".format(match), ""])
 
 
+def seed_folder(out: str, own: bool, seed: int) -> str:
+    """Where ``run_table2_seeds`` keeps seed ``seed``'s four run directories: ``out/table2`` for the configs'
+    ``own`` seed, ``out/table2_seeds/seed<k>`` for the others."""
+    return os.path.join(out, RUNS if own else os.path.join(SEEDS_FOLDER, "seed{}".format(seed)))
+
+
 def run_table2_seeds(baseline: str, dcn: str, upgrade: str, out: str, seeds: int, overrides: Sequence[str] = (),
                      command: str = "", progress: bool = True, fine_tune: Sequence[str] = ()) -> SeedTable:
     """Run Table II's four experiments for ``seeds`` seeds (0, 1, ...) and write ``table2_seeds.md``, ``.json``
@@ -117,7 +123,7 @@ def run_table2_seeds(baseline: str, dcn: str, upgrade: str, out: str, seeds: int
     own = load_config(baseline, overrides)["seed"]
     tables = {}
     for seed in range(seeds):
-        folder = os.path.join(out, RUNS if seed == own else os.path.join(SEEDS_FOLDER, "seed{}".format(seed)))
+        folder = seed_folder(out, seed == own, seed)
         tables[seed] = run_table2(baseline, dcn, upgrade, out, list(overrides) + ["seed={}".format(seed)],
                                   command, progress, runs_folder=folder, fine_tune=fine_tune)
     table = SeedTable(tables, command, time.perf_counter() - start)

@@ -379,9 +379,10 @@ def test_a_run_that_cannot_start_leaves_no_run_directory(demo_voc, tmp_path, set
     assert [r["epoch"] for r in read_metrics(run)] == ["1"]
 
 
-@pytest.mark.parametrize("offset_lr_mult,no_wd", [(0.1, True), (1.0, False)])
-def test_offset_lr_mult_and_no_wd_reach_the_optimizer_step(offset_lr_mult, no_wd):
-    """One SGD step (no momentum) against its formula by hand: w -= lr * mult * (grad / batch + wd * wd_mult * w)."""
+@pytest.mark.parametrize("offset_lr_mult,no_wd,clip", [(0.1, True, None), (1.0, False, 0.01)])
+def test_offset_lr_mult_no_wd_and_clipping_reach_the_optimizer_step(offset_lr_mult, no_wd, clip):
+    """One SGD step (no momentum) against its formula by hand:
+    w -= lr * mult * (clip(grad / batch) + wd * wd_mult * w)."""
     mx.random.seed(0)
     net = mx.gluon.nn.HybridSequential()
     net.add(mx.gluon.nn.Conv2D(4, 3, padding=1, in_channels=3), mx.gluon.nn.BatchNorm(in_channels=4),
@@ -392,7 +393,7 @@ def test_offset_lr_mult_and_no_wd_reach_the_optimizer_step(offset_lr_mult, no_wd
         if "offset" in name or name.endswith(("_bias", "_beta")):
             param.set_data(mx.nd.random.normal(0, 0.1, shape=param.shape))
     train = {"optimizer": "sgd", "lr": 0.5, "momentum": 0.0, "wd": 0.1, "no_wd": no_wd,
-             "offset_lr_mult": offset_lr_mult}
+             "offset_lr_mult": offset_lr_mult, "clip_gradient": clip}
     assert set_multipliers(net, train) == 2
     trainer = make_trainer(net, train, Worker(rank=0, count=1, kvstore="device"))
     params = {name: p for name, p in net.collect_params().items() if p.grad_req != "null"}
@@ -402,9 +403,12 @@ def test_offset_lr_mult_and_no_wd_reach_the_optimizer_step(offset_lr_mult, no_wd
         loss = (net(x) ** 2).sum()
     loss.backward()
     grads = {name: p.grad().asnumpy().copy() for name, p in params.items()}
+    if clip is not None:  # the clip must bite somewhere for the case to test it
+        assert max(np.abs(g / 2).max() for g in grads.values()) > clip
     trainer.step(2)
     for name, param in params.items():
         lr = 0.5 * (offset_lr_mult if "offset" in name else 1.0)
         wd = 0.0 if no_wd and name.endswith(("_bias", "_beta", "_gamma")) else 0.1
-        expected = before[name] - lr * (grads[name] / 2 + wd * before[name])
+        grad = grads[name] / 2 if clip is None else np.clip(grads[name] / 2, -clip, clip)
+        expected = before[name] - lr * (grad + wd * before[name])
         np.testing.assert_allclose(param.data().asnumpy(), expected, rtol=1e-5, atol=1e-6, err_msg=name)

@@ -395,14 +395,26 @@ def positive_control_lines(out: str) -> List[str]:
         return ["## Positive control", "", "Not run yet: `python scripts/positive_control.py`.", ""]
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
-    paired = {c: Paired(data["paired"]["{} - {}".format(*c)]["differences"]) for c in COMPARISONS}
-    rows = [[COMPARISON_TITLES[c], paired[c].text(), "{:.1f}".format(paired[c].standard_errors)]
-            for c in COMPARISONS]
+    rows = []
+    for c in COMPARISONS:
+        row = [COMPARISON_TITLES[c]]
+        for key in ("paired", "paired_far"):
+            paired = Paired(data[key]["{} - {}".format(*c)]["differences"])
+            row += [paired.text(), "{:.1f}".format(paired.standard_errors)]
+        rows.append(row)
+    for tune in data.get("fine_tunes", []):  # what the upgrade needs: its other fine-tunes
+        row = ["upgrade - control after {} epochs, lr {:g}, offsets x{:g}".format(
+            tune["epochs"], tune["lr"], tune["offset_lr_mult"])]
+        for key in ("upgrade - control", "far: upgrade - control"):
+            paired = Paired(tune[key]["differences"])
+            row += [paired.text(), "{:.1f}".format(paired.standard_errors)]
+        rows.append(row)
     return ["## Positive control: where deformable sampling must pay", "",
-            "Validation accuracy, not mAP: the orientation of two dots farther apart than the plain network sees "
-            "([`{0}.md`]({0}.md), made by `{1}`).".format(POSITIVE_CONTROL, data["command"]), "",
+            "Validation accuracy, not mAP: the orientation of two dots up to twice as far apart as the plain "
+            "network sees; on the far pairs ({2:.0f} px and more) it can only guess ([`{0}.md`]({0}.md), made by "
+            "`{1}`).".format(POSITIVE_CONTROL, data["command"], data["far_from"]), "",
             markdown_table(["difference (accuracy points)", "mean +- SE (seeds positive / seeds)",
-                            "standard errors"], rows), ""]
+                            "standard errors", "far pairs: mean +- SE", "standard errors"], rows), ""]
 
 
 def write_study(out: str, command: str) -> EffectStudy:

@@ -1,23 +1,24 @@
 """The effect study's positive control: Table II's four experiments on a task built so that deformable sampling
-must pay (``data.pairs``: the orientation of two dots farther apart than the plain network's 9 px receptive
-field), with the toolkit's own surgery, operator, optimiser and offset learning rates.
+must pay (``data.pairs``: the orientation of two dots, up to twice as far apart as the plain network's 9 px
+receptive field), with the toolkit's own surgery, operator, optimiser and offset learning rates.
 
 A study that finds no effect of deformable layers on the demo detectors is only convincing if the same protocol
-finds one where it certainly exists. Here the plain network (``models.pair_classifier``) can only guess, while
-deformable layers whose offsets reach the other dot can read the answer; so (2) - (1) must be large, and (3) -
-(4) says whether the upgrade of a trained plain network recovers that gain in a quarter of the training. The
+finds one where it certainly exists. On the far pairs the plain network (``models.pair_classifier``) can only
+guess, while deformable layers whose offsets reach the other dot can read the answer; so (2) - (1) must be large,
+and (3) - (4) says whether the upgrade of a trained plain network recovers that gain in a quarter of the
+training. The
 classification loop is a few lines written here: the detection loop (``training.loop``) trains detectors from
 configs and data sets on disk.
 """
 import time
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from ..data.pairs import SEPARATION, blob_pairs
+from ..data.pairs import FAR, SEPARATION, blob_pairs
 from ..models.pair_classifier import RECEPTIVE_FIELD, pair_classifier
 from ..reporting.curves import plot_against
 from ..reporting.files import write_json, write_text
@@ -50,28 +51,68 @@ class ControlSettings:
     layers: str = "last3"
 
 
+@dataclass(frozen=True)
+class FineTune:
+    """A fine-tune of the trained plain network besides the paper's quarter, run for the upgrade and its control:
+    what the upgrade needs to recover the gain of deformable layers from the start."""
+
+    epochs: int
+    lr: float
+    offset_lr_mult: float
+
+    @classmethod
+    def parse(cls, text: str) -> "FineTune":
+        """``EPOCHS:LR:OFFSET_LR_MULT``, e.g. ``4:0.001:1``; ``ValueError`` naming the form otherwise."""
+        parts = text.split(":")
+        try:
+            epochs, lr, mult = int(parts[0]), float(parts[1]), float(parts[2])
+        except (ValueError, IndexError):
+            raise ValueError("a fine-tune is EPOCHS:LR:OFFSET_LR_MULT (e.g. 4:0.001:1), got {!r}".format(text))
+        if len(parts) != 3 or epochs < 1 or lr <= 0 or mult < 0:
+            raise ValueError("a fine-tune is EPOCHS:LR:OFFSET_LR_MULT with EPOCHS >= 1, LR > 0, MULT >= 0, "
+                             "got {!r}".format(text))
+        return cls(epochs, lr, mult)
+
+    @property
+    def upgrade(self) -> str:
+        """The upgrade's key in a seed's curves."""
+        return "upgrade {}:{:g}:{:g}".format(self.epochs, self.lr, self.offset_lr_mult)
+
+    @property
+    def control(self) -> str:
+        """The control's key (the offsets' rate does not reach a network without them)."""
+        return "control {}:{:g}".format(self.epochs, self.lr)
+
+    def describe(self) -> str:
+        """One line for the report."""
+        return "{} epochs (x0.1 after {}), lr {:g}, offsets x{:g}".format(
+            self.epochs, ", ".join(map(str, fine_tune_decays(self.epochs))) or "none", self.lr,
+            self.offset_lr_mult)
+
+
 def _lr_at(epoch: int, lr: float, decays: Sequence[int]) -> float:
     return lr * 0.1 ** sum(epoch > d for d in decays)
 
 
-def accuracy(net: gluon.HybridBlock, x: mx.nd.NDArray, y: mx.nd.NDArray, batch: int = 100) -> float:
-    """Share of ``x`` that ``net`` classifies as ``y``, ``batch`` images at a time (a deformable layer's sampled
-    columns for a whole validation set would take gigabytes)."""
-    hits = sum(float((net(x[i:i + batch]).argmax(axis=1) == y[i:i + batch].astype("float32")).sum().asscalar())
-               for i in range(0, len(y), batch))
-    return hits / len(y)
+def hits(net: gluon.HybridBlock, x: mx.nd.NDArray, y: mx.nd.NDArray, batch: int = 100) -> np.ndarray:
+    """Per image of ``x``: whether ``net`` classifies it as ``y`` (bool), ``batch`` images at a time (a deformable
+    layer's sampled columns for a whole validation set would take gigabytes)."""
+    return np.concatenate([(net(x[i:i + batch]).argmax(axis=1) == y[i:i + batch].astype("float32")).asnumpy() > 0
+                           for i in range(0, len(y), batch)])
 
 
 def train_classifier(net: gluon.HybridBlock, data: tuple, epochs: int, decays: Sequence[int], lr: float,
-                     settings: ControlSettings, seed: int, progress: bool = False, label: str = "") -> List[float]:
-    """Train ``net`` with Adam (offset branches at ``settings.offset_lr_mult``) and return the validation accuracy
-    before training and after every epoch."""
-    x, y, val_x, val_y = data
-    set_multipliers(net, {"offset_lr_mult": settings.offset_lr_mult, "no_wd": False})
+                     settings: ControlSettings, seed: int, progress: bool = False, label: str = "",
+                     offset_lr_mult: Optional[float] = None) -> List[float]:
+    """Train ``net`` with Adam (offset branches at ``offset_lr_mult``, by default ``settings.offset_lr_mult``)
+    and return the validation accuracy before training and after every epoch."""
+    x, y, val_x, val_y = data[:4]
+    mult = settings.offset_lr_mult if offset_lr_mult is None else offset_lr_mult
+    set_multipliers(net, {"offset_lr_mult": mult, "no_wd": False})
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": lr, "wd": settings.wd})
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     rng = np.random.RandomState(seed)
-    curve = [accuracy(net, val_x, val_y)]
+    curve = [float(hits(net, val_x, val_y).mean())]
     with progress_bar(epochs * settings.steps, label, "step", progress) as bar:
         for epoch in range(1, epochs + 1):
             trainer.set_learning_rate(_lr_at(epoch, lr, decays))
@@ -82,7 +123,7 @@ def train_classifier(net: gluon.HybridBlock, data: tuple, epochs: int, decays: S
                 value.backward()
                 trainer.step(settings.batch)
                 bar.update(1)
-            curve.append(accuracy(net, val_x, val_y))
+            curve.append(float(hits(net, val_x, val_y).mean()))
     return curve
 
 
@@ -100,41 +141,57 @@ def _network(seed: int, settings: ControlSettings, deformable: bool, weights: Di
     return net
 
 
-def run_seed(seed: int, settings: ControlSettings, data: tuple, progress: bool = False) -> Dict[str, List[float]]:
-    """The four experiments at one seed: each one's validation accuracy per epoch (a fine-tune's epoch 0 is the
-    trained plain network, upgraded or not)."""
-    curves = {}
+def run_seed(seed: int, settings: ControlSettings, data: tuple, progress: bool = False,
+             fine_tunes: Sequence[FineTune] = ()) -> Tuple[Dict[str, List[float]], Dict[str, float]]:
+    """The four experiments at one seed, and the upgrade and control of every other fine-tune in ``fine_tunes``:
+    each one's validation accuracy per epoch (a fine-tune's epoch 0 is the trained plain network, upgraded or
+    not), and each one's final accuracy on the far pairs (``data[4]``, a mask of the validation images)."""
+    far_pairs = data[4]
+    curves, far = {}, {}
+
+    def train(name, net, epochs, decays, lr, offset_lr_mult=None):
+        curves[name] = train_classifier(net, data, epochs, decays, lr, settings, seed, progress,
+                                        "seed {} {}".format(seed, name), offset_lr_mult)
+        far[name] = float(hits(net, data[2], data[3])[far_pairs].mean())
+
     baseline = _network(seed, settings, deformable=False)
-    curves["baseline"] = train_classifier(baseline, data, settings.epochs, settings.decays, settings.lr, settings,
-                                          seed, progress, "seed {} baseline".format(seed))
+    train("baseline", baseline, settings.epochs, settings.decays, settings.lr)
     weights = {name: param.data().copy() for name, param in baseline.collect_params().items()}
-    scratch = _network(seed, settings, deformable=True)
-    curves["dcn_scratch"] = train_classifier(scratch, data, settings.epochs, settings.decays, settings.lr,
-                                             settings, seed, progress, "seed {} deformable".format(seed))
+    train("dcn_scratch", _network(seed, settings, deformable=True), settings.epochs, settings.decays, settings.lr)
     epochs = fine_tune_epochs(settings.epochs)
     for name, deformable in (("upgrade", True), ("control", False)):
-        net = _network(seed, settings, deformable, weights)
-        curves[name] = train_classifier(net, data, epochs, fine_tune_decays(epochs), settings.fine_tune_lr,
-                                        settings, seed, progress, "seed {} {}".format(seed, name))
-    return curves
+        train(name, _network(seed, settings, deformable, weights), epochs, fine_tune_decays(epochs),
+              settings.fine_tune_lr)
+    for tune in fine_tunes:
+        train(tune.upgrade, _network(seed, settings, True, weights), tune.epochs, fine_tune_decays(tune.epochs),
+              tune.lr, tune.offset_lr_mult)
+        if tune.control not in curves:  # fine-tunes that differ only in the offsets' rate share it
+            train(tune.control, _network(seed, settings, False, weights), tune.epochs,
+                  fine_tune_decays(tune.epochs), tune.lr)
+    return curves, far
 
 
 @dataclass
 class PositiveControl:
-    """The four experiments' accuracy curves by seed, the settings and the command."""
+    """The four experiments' accuracy curves and final accuracy on the far pairs by seed, the settings and the
+    command."""
 
     curves: Dict[int, Dict[str, List[float]]]
+    far: Dict[int, Dict[str, float]]
     settings: ControlSettings
     command: str
     seconds: float
+    fine_tunes: Sequence[FineTune] = ()
 
-    def finals(self, name: str) -> List[float]:
-        """Experiment ``name``'s final validation accuracy, seed by seed."""
+    def finals(self, name: str, far: bool = False) -> List[float]:
+        """Experiment ``name``'s final validation accuracy (``far``: on the far pairs only), seed by seed."""
+        if far:
+            return [finals[name] for finals in self.far.values()]
         return [curves[name][-1] for curves in self.curves.values()]
 
-    def paired(self, first: str, second: str) -> Paired:
-        """Per-seed differences of final accuracy, in points."""
-        return Paired.between(self.finals(first), self.finals(second))
+    def paired(self, first: str, second: str, far: bool = False) -> Paired:
+        """Per-seed differences of final accuracy (``far``: on the far pairs only), in points."""
+        return Paired.between(self.finals(first, far), self.finals(second, far))
 
     def steps_to_match(self) -> List[float]:
         """Per seed: the upgrade's training steps to first reach the deformable-from-the-start network's final
@@ -151,51 +208,88 @@ class PositiveControl:
         settings = asdict(self.settings)
         settings["decays"] = list(settings["decays"])
         return {"command": self.command, "seconds": round(self.seconds), "settings": settings,
-                "receptive_field": RECEPTIVE_FIELD, "curves": {str(s): c for s, c in self.curves.items()},
+                "receptive_field": RECEPTIVE_FIELD, "separation": list(SEPARATION), "far_from": FAR,
+                "curves": {str(s): c for s, c in self.curves.items()},
+                "far": {str(s): f for s, f in self.far.items()},
                 "paired": {"{} - {}".format(a, b): self.paired(a, b).to_dict() for a, b in COMPARISONS},
-                "steps_to_match": self.steps_to_match()}
+                "paired_far": {"{} - {}".format(a, b): self.paired(a, b, far=True).to_dict()
+                               for a, b in COMPARISONS},
+                "steps_to_match": self.steps_to_match(),
+                "fine_tunes": [dict(asdict(tune), **{pair: self.paired(*names, far=far).to_dict()
+                                                    for pair, names, far in self._tune_pairs(tune)})
+                               for tune in self.fine_tunes]}
+
+    @staticmethod
+    def _tune_pairs(tune: FineTune):
+        yield "upgrade - control", (tune.upgrade, tune.control), False
+        yield "far: upgrade - control", (tune.upgrade, tune.control), True
+        yield "upgrade - dcn_scratch", (tune.upgrade, "dcn_scratch"), False
+
+    def _tunes_table(self) -> List[str]:
+        if not self.fine_tunes:
+            return []
+        s = self.settings
+        quarter = FineTune(fine_tune_epochs(s.epochs), s.fine_tune_lr, s.offset_lr_mult)
+        rows = []
+        for tune, upgrade, control in [(quarter, "upgrade", "control")] + [
+                (t, t.upgrade, t.control) for t in self.fine_tunes]:
+            rows.append([tune.describe(), "{:.2f}".format(tune.epochs / s.epochs), mean_std(self.finals(upgrade)),
+                         mean_std(self.finals(control)), self.paired(upgrade, control).text(),
+                         self.paired(upgrade, control, far=True).text(),
+                         self.paired(upgrade, "dcn_scratch").text()])
+        return ["## What the upgrade needs", "",
+                "The upgrade and its control after other fine-tunes of the same trained plain network (the first "
+                "row is the paper's quarter above). Steps: the fine-tune's over the deformable network's.", "",
+                markdown_table(["fine-tune", "steps", "upgrade (%)", "control (%)", "upgrade - control",
+                                "far pairs: upgrade - control", "upgrade - deformable from the start"], rows), ""]
 
     def markdown(self) -> str:
         """``positive_control.md``: final accuracy per experiment, the paired differences, compute to match."""
         rows = [[TITLES[name], mean_std(self.finals(name)),
-                 ", ".join("{:.1f}".format(100 * v) for v in self.finals(name))] for name in EXPERIMENTS]
-        pairs = [[COMPARISON_TITLES[c], self.paired(*c).text(),
-                  "{:.1f}".format(self.paired(*c).standard_errors)] for c in COMPARISONS]
+                 ", ".join("{:.1f}".format(100 * v) for v in self.finals(name)), mean_std(self.finals(name, True)),
+                 ", ".join("{:.1f}".format(100 * v) for v in self.finals(name, True))] for name in EXPERIMENTS]
+        pairs = [[COMPARISON_TITLES[c]] + [cell for far in (False, True) for cell in (
+                  self.paired(*c, far=far).text(), "{:.1f}".format(self.paired(*c, far=far).standard_errors))]
+                 for c in COMPARISONS]
         match = ", ".join("never" if f is None else "{:.3f}".format(f) for f in self.steps_to_match())
         s = self.settings
         return "\n".join([
             "# The effect study's positive control: where deformable sampling must pay", "",
             "Made by `{}` in {:.0f} s on 2 CPU cores.".format(self.command, self.seconds), "",
-            "Classify the orientation of two dots {:.0f}-{:.0f} px apart (`gluon_upgrade/data/pairs.py`) with four "
+            "Classify the orientation of two dots {:.0f}-{:.0f} px apart (`gluon_upgrade/data/pairs.py`; on the far "
+            "pairs, {:.0f} px and more, no 9 px window sees both) with four "
             "3x3 convolutions (receptive field {} px) and a global max pool; the last three are made deformable "
             "by the toolkit's `upgrade` (impl `{}`, offsets x{}). Adam {} with wd {}, {} epochs of {} batches of "
             "{}, x0.1 after {}; fine-tunes: the paper's quarter ({} epochs, x0.1 after {}) at lr {}. Validation "
             "accuracy on {:,} images (chance 50%), seeds {}.".format(
-                *SEPARATION, RECEPTIVE_FIELD,
+                *SEPARATION, FAR, RECEPTIVE_FIELD,
                 s.impl, s.offset_lr_mult, s.lr, s.wd, s.epochs, s.steps, s.batch,
                 ", ".join(map(str, s.decays)) or "none", fine_tune_epochs(s.epochs),
                 ", ".join(map(str, fine_tune_decays(fine_tune_epochs(s.epochs)))) or "none", s.fine_tune_lr,
                 s.val_images, ", ".join(map(str, self.curves))), "",
-            markdown_table(["experiment", "final accuracy (%), mean +- std", "per seed"], rows), "",
-            markdown_table(["difference (points)", "mean +- SE (seeds positive / seeds)", "standard errors"],
-                           pairs), "",
+            markdown_table(["experiment", "final accuracy (%), mean +- std", "per seed", "far pairs (%)",
+                            "per seed"], rows), "",
+            markdown_table(["difference (points)", "mean +- SE (seeds positive / seeds)", "standard errors",
+                            "far pairs: mean +- SE", "standard errors"], pairs), "",
             "Compute to match: the upgrade's training steps to first reach the final accuracy of the network "
-            "deformable from the start, over that network's steps (the paper: 0.25): {}.".format(match), ""])
+            "deformable from the start, over that network's steps (the paper: 0.25): {}.".format(match), ""]
+            + self._tunes_table())
 
 
 def run_positive_control(seeds: int, out_md: str, settings: ControlSettings = ControlSettings(), command: str = "",
-                         progress: bool = True) -> PositiveControl:
-    """Run the four experiments for seeds 0..``seeds``-1 and write ``out_md``, its ``.json`` and a ``.png`` of
-    the mean accuracy per epoch."""
+                         progress: bool = True, fine_tunes: Sequence[FineTune] = ()) -> PositiveControl:
+    """Run the four experiments (and the upgrade and control of each of ``fine_tunes``) for seeds 0..``seeds``-1
+    and write ``out_md``, its ``.json`` and a ``.png`` of the mean accuracy per epoch."""
     start = time.perf_counter()
-    x, y = blob_pairs(settings.train_images, seed=1)
-    val_x, val_y = blob_pairs(settings.val_images, seed=2)
-    data = (mx.nd.array(x), mx.nd.array(y), mx.nd.array(val_x), mx.nd.array(val_y))
+    x, y, _ = blob_pairs(settings.train_images, seed=1)
+    val_x, val_y, val_gaps = blob_pairs(settings.val_images, seed=2)
+    data = (mx.nd.array(x), mx.nd.array(y), mx.nd.array(val_x), mx.nd.array(val_y), val_gaps >= FAR)
     stem = out_md[:-3] if out_md.endswith(".md") else out_md
-    curves = {}
+    curves, far = {}, {}
     for seed in range(seeds):  # the report is rewritten after every seed, so an interruption keeps the others
-        curves[seed] = run_seed(seed, settings, data, progress)
-        control = PositiveControl(dict(curves), settings, command, time.perf_counter() - start)
+        curves[seed], far[seed] = run_seed(seed, settings, data, progress, fine_tunes)
+        control = PositiveControl(dict(curves), dict(far), settings, command, time.perf_counter() - start,
+                                  fine_tunes)
         write_text(stem + ".md", control.markdown())
         write_json(stem + ".json", control.to_dict())
         plot_control(control, stem + ".png")

@@ -17,6 +17,8 @@ FIELDS = {
     "no_wd": Field(False, "no weight decay on biases and batch-norm parameters (GluonCV's --no-wd)", bool),
     "offset_lr_mult": Field(1.0, "learning-rate multiplier of the deformable layers' offset branches", float,
                             minimum=0),
+    "clip_gradient": Field(None, "clip every gradient element to [-c, c] after the batch average (MXNet's "
+                           "optimizer clip_gradient); none: no clipping", float, above=0, nullable=True),
 }
 """The optimizer keys of the ``train`` section."""
 
@@ -47,6 +49,8 @@ def make_trainer(net: Block, train: Mapping, worker: Worker) -> gluon.Trainer:
     settings = {"learning_rate": train["lr"], "wd": train["wd"]}
     if train["optimizer"] != "adam":
         settings["momentum"] = train["momentum"]
+    if train["clip_gradient"] is not None:
+        settings["clip_gradient"] = train["clip_gradient"]
     if worker.horovod is not None:
         return worker.horovod.DistributedTrainer(params, train["optimizer"], settings)
     return gluon.Trainer(params, train["optimizer"], settings, kvstore=worker.kvstore,

@@ -6,9 +6,8 @@ A study that finds no effect of deformable layers on the demo detectors is only 
 finds one where it certainly exists. On the far pairs the plain network (``models.pair_classifier``) can only
 guess, while deformable layers whose offsets reach the other dot can read the answer; so (2) - (1) must be large,
 and (3) - (4) says whether the upgrade of a trained plain network recovers that gain in a quarter of the
-training. The
-classification loop is a few lines written here: the detection loop (``training.loop``) trains detectors from
-configs and data sets on disk.
+training; other fine-tunes (``FineTune``) say what it needs to. The classification loop is a few lines written
+here: the detection loop (``training.loop``) trains detectors from configs and data sets on disk.
 """
 import time
 from dataclasses import asdict, dataclass

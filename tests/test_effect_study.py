@@ -86,6 +86,7 @@ def test_paired_differences_against_hand_computed_statistics():
     assert (lower, upper) == (pytest.approx(2 - 2.919986 / math.sqrt(3), abs=1e-5),
                               pytest.approx(2 + 2.919986 / math.sqrt(3), abs=1e-5))
     assert paired.text() == "+2.00 +- 0.58 (3/3)"
+    assert paired.columns() == ["+2.00 +- 0.58 (3/3)", "3.5"]  # 2 * sqrt(3) = 3.46
     one = Paired([-0.5])
     assert math.isnan(one.se) and all(math.isnan(b) for b in one.bounds()) and one.text() == "-0.50 (1 seed)"
 

@@ -168,6 +168,10 @@ class Paired:
             return "{:+.2f} (1 seed)".format(self.mean)
         return "{:+.2f} +- {:.2f} ({}/{})".format(self.mean, self.se, self.positive, self.n)
 
+    def columns(self) -> List[str]:
+        """Two table cells: ``text()`` and the mean in standard errors (``2.7``)."""
+        return [self.text(), "{:.1f}".format(self.standard_errors)]
+
 
 @dataclass
 class CellResult:
@@ -399,15 +403,13 @@ def positive_control_lines(out: str) -> List[str]:
     for c in COMPARISONS:
         row = [COMPARISON_TITLES[c]]
         for key in ("paired", "paired_far"):
-            paired = Paired(data[key]["{} - {}".format(*c)]["differences"])
-            row += [paired.text(), "{:.1f}".format(paired.standard_errors)]
+            row += Paired(data[key]["{} - {}".format(*c)]["differences"]).columns()
         rows.append(row)
     for tune in data.get("fine_tunes", []):  # what the upgrade needs: its other fine-tunes
         row = ["upgrade - control after {} epochs, lr {:g}, offsets x{:g}".format(
             tune["epochs"], tune["lr"], tune["offset_lr_mult"])]
         for key in ("upgrade - control", "far: upgrade - control"):
-            paired = Paired(tune[key]["differences"])
-            row += [paired.text(), "{:.1f}".format(paired.standard_errors)]
+            row += Paired(tune[key]["differences"]).columns()
         rows.append(row)
     return ["## Positive control: where deformable sampling must pay", "",
             "Validation accuracy, not mAP: the orientation of two dots up to twice as far apart as the plain "

@@ -102,16 +102,18 @@ def hits(net: gluon.HybridBlock, x: mx.nd.NDArray, y: mx.nd.NDArray, batch: int 
 
 def train_classifier(net: gluon.HybridBlock, data: tuple, epochs: int, decays: Sequence[int], lr: float,
                      settings: ControlSettings, seed: int, progress: bool = False, label: str = "",
-                     offset_lr_mult: Optional[float] = None) -> List[float]:
+                     offset_lr_mult: Optional[float] = None) -> Tuple[List[float], np.ndarray]:
     """Train ``net`` with Adam (offset branches at ``offset_lr_mult``, by default ``settings.offset_lr_mult``)
-    and return the validation accuracy before training and after every epoch."""
+    and return the validation accuracy before training and after every epoch, and the trained network's
+    ``hits`` on the validation images."""
     x, y, val_x, val_y = data[:4]
     mult = settings.offset_lr_mult if offset_lr_mult is None else offset_lr_mult
     set_multipliers(net, {"offset_lr_mult": mult, "no_wd": False})
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": lr, "wd": settings.wd})
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     rng = np.random.RandomState(seed)
-    curve = [float(hits(net, val_x, val_y).mean())]
+    last = hits(net, val_x, val_y)
+    curve = [float(last.mean())]
     with progress_bar(epochs * settings.steps, label, "step", progress) as bar:
         for epoch in range(1, epochs + 1):
             trainer.set_learning_rate(_lr_at(epoch, lr, decays))
@@ -122,8 +124,9 @@ def train_classifier(net: gluon.HybridBlock, data: tuple, epochs: int, decays: S
                 value.backward()
                 trainer.step(settings.batch)
                 bar.update(1)
-            curve.append(float(hits(net, val_x, val_y).mean()))
-    return curve
+            last = hits(net, val_x, val_y)
+            curve.append(float(last.mean()))
+    return curve, last
 
 
 def _network(seed: int, settings: ControlSettings, deformable: bool, weights: Dict[str, mx.nd.NDArray] = None):
@@ -149,9 +152,9 @@ def run_seed(seed: int, settings: ControlSettings, data: tuple, progress: bool =
     curves, far = {}, {}
 
     def train(name, net, epochs, decays, lr, offset_lr_mult=None):
-        curves[name] = train_classifier(net, data, epochs, decays, lr, settings, seed, progress,
-                                        "seed {} {}".format(seed, name), offset_lr_mult)
-        far[name] = float(hits(net, data[2], data[3])[far_pairs].mean())
+        curves[name], last = train_classifier(net, data, epochs, decays, lr, settings, seed, progress,
+                                              "seed {} {}".format(seed, name), offset_lr_mult)
+        far[name] = float(last[far_pairs].mean())
 
     baseline = _network(seed, settings, deformable=False)
     train("baseline", baseline, settings.epochs, settings.decays, settings.lr)
@@ -247,8 +250,7 @@ class PositiveControl:
         rows = [[TITLES[name], mean_std(self.finals(name)),
                  ", ".join("{:.1f}".format(100 * v) for v in self.finals(name)), mean_std(self.finals(name, True)),
                  ", ".join("{:.1f}".format(100 * v) for v in self.finals(name, True))] for name in EXPERIMENTS]
-        pairs = [[COMPARISON_TITLES[c]] + [cell for far in (False, True) for cell in (
-                  self.paired(*c, far=far).text(), "{:.1f}".format(self.paired(*c, far=far).standard_errors))]
+        pairs = [[COMPARISON_TITLES[c]] + self.paired(*c).columns() + self.paired(*c, far=True).columns()
                  for c in COMPARISONS]
         match = ", ".join("never" if f is None else "{:.3f}".format(f) for f in self.steps_to_match())
         s = self.settings

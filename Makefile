@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast test-isa demo demo-data bench clean
+.PHONY: venv test test-fast test-isa demo demo-data effect-data bench clean
 
 venv: $(STAMP)
 
@@ -48,6 +48,16 @@ demo-data: $(STAMP)
 		--report results/demo/dataset_coco.md
 	$(PY) scripts/pretrain_backbone.py --report results/demo/pretrain_backbone.md
 	$(PY) scripts/show_data.py --config configs/demo/ssd_voc.yaml --num 8 --out results/demo/demo_train_samples.png
+
+# The effect study's data cells (configs/demo/effect/data_*.yaml): the demo set drawn at deformation 0.3 and 1.0
+# (the same scenes as data/demo/voc, less and more deformed), their statistics and the same 8 training images.
+effect-data: $(STAMP)
+	$(PY) scripts/make_demo_data.py --out data/demo/voc_deform0.3 --deformation 0.3 --overwrite \
+		--report results/demo/dataset_voc_deform0.3.md
+	$(PY) scripts/make_demo_data.py --out data/demo/voc_deform1.0 --deformation 1.0 --overwrite \
+		--report results/demo/dataset_voc_deform1.0.md
+	for strength in 0.3 1.0; do $(PY) scripts/show_data.py --config configs/demo/ssd_voc.yaml --num 8 \
+		--set data.root=data/demo/voc_deform$$strength --out results/demo/demo_train_samples_deform$$strength.png; done
 
 # The paper's Table II and Fig. 4 with the control on the demo data (about 8 minutes on 2 cores):
 # results/demo/table2.md and curves. `python scripts/table2.py --seeds 5` adds the seed table (about an hour more).

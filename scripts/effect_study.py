@@ -11,6 +11,7 @@ Examples
 --------
 python scripts/effect_study.py --cells configs/demo/effect/recipe.yaml --seeds 2
 python scripts/effect_study.py --cells configs/demo/effect/*.yaml --seeds 5
+python scripts/effect_study.py --cells configs/demo/effect/maps16_input256.yaml --seed 3   # beside --seed 4
 python scripts/effect_study.py --report-only
 """
 import argparse
@@ -24,8 +25,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", nargs="+", default=[], metavar="YAML", help="cell files to run")
-    parser.add_argument("--seeds", type=int, default=2, metavar="N",
-                        help="seeds 0..N-1 per cell (default 2: a screen; 5 to confirm)")
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=int, metavar="N",
+                       help="seeds 0..N-1 per cell (default 2: a screen; 5 to confirm)")
+    seeds.add_argument("--seed", type=int, metavar="K",
+                       help="run only seed K of each cell and write no report (seeds side by side in separate "
+                            "processes; a later --seeds N gathers them)")
     parser.add_argument("--report-only", action="store_true",
                         help="run nothing; rewrite the report from the cells already run")
     parser.add_argument("--baseline", default="configs/demo/ssd_voc.yaml", help="experiment 1's config")
@@ -39,8 +44,12 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not args.cells and not args.report_only:
         parser.error("name the cells to run (--cells FILE ...) or --report-only")
+    if args.seeds is None:  # no argparse default: one equal to a given --seeds would hide it from the group
+        args.seeds = 2
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.seed is not None and (args.seed < 0 or args.report_only):
+        parser.error("--seed is a seed of the cells to run, 0 or more")
     return args
 
 
@@ -55,7 +64,10 @@ def main(argv=None) -> int:
             study = write_study(args.out, command)
         else:
             study = run_effect_study(args.cells, args.seeds, args.out, args.baseline, args.dcn, args.upgrade,
-                                     args.set, command, not args.no_progress)
+                                     args.set, command, not args.no_progress, args.seed)
+            if study is None:
+                return "seed {} of {} cell(s) done under {}".format(
+                    args.seed, len(args.cells), os.path.join(args.out, "effect_study"))
         return "{}\n{:.0f} s; wrote {}".format(study.markdown(), study.seconds,
                                               os.path.join(args.out, "effect_study.md"))
     return run_main(work)

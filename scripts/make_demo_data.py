@@ -29,6 +29,8 @@ def parse_args(argv=None):
     parser.add_argument("--test", type=int, default=DEMO_DEFAULTS["test"], help="test images")
     parser.add_argument("--size", type=int, default=DEMO_DEFAULTS["size"], help="longer image side, pixels")
     parser.add_argument("--seed", type=int, default=DEMO_DEFAULTS["seed"])
+    parser.add_argument("--deformation", type=float, default=DEMO_DEFAULTS["deformation"], metavar="STRENGTH",
+                        help="shear, aspect, wave and bend ranges, 0 (none) to 1 (full); default %(default)s")
     parser.add_argument("--workers", type=int, help="processes (default: every core)")
     parser.add_argument("--overwrite", action="store_true", help="replace a demo set already in --out")
     parser.add_argument("--report", help="also write the statistics table, with this command, to a Markdown file")
@@ -40,7 +42,8 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     try:
         dataset = make_demo_dataset(args.out, args.format, train=args.train, test=args.test, size=args.size,
-                                    seed=args.seed, workers=args.workers, overwrite=args.overwrite)
+                                    seed=args.seed, workers=args.workers, overwrite=args.overwrite,
+                                    deformation=args.deformation)
     except (GluonUpgradeError, OSError) as err:
         print("error: {}".format(err), file=sys.stderr)
         return 2

@@ -209,11 +209,40 @@ def test_make_demo_data_script_writes_set_and_report(tmp_path):
     import sys
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "make_demo_data.py")
     command = [sys.executable, script, "--out", str(tmp_path / "d"), "--format", "coco", "--train", "6", "--test",
-               "6", "--size", "48", "--report", str(tmp_path / "stats.md")]
+               "6", "--size", "48", "--deformation", "0.3", "--report", str(tmp_path / "stats.md")]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "stats.md").read_text()
     assert "--format coco" in report and "train2017" in report and "difficult" not in report
     assert len(os.listdir(tmp_path / "d" / "val2017")) == 6
+    with open(tmp_path / "d" / "demo_stats.json") as f:
+        assert json.load(f)["deformation"] == 0.3
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 2 and "already holds" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_deformation_zero_draws_true_circles_and_full_strength_stretches_them():
+    """An ellipse's canonical shape is the unit disc: undeformed (only rotated and scaled) its box is square and
+    its area pi r^2; at full strength the aspect range (0.45 to 2.2) must show in some box."""
+    from gluon_upgrade.data.scenes import render_scene
+    ellipse = CLASSES.index("ellipse")
+    ratios = {}
+    for strength in (0.0, 1.0):
+        ratios[strength] = []
+        for seed in range(8):
+            top = render_scene(np.random.default_rng(seed), 96, 96, ellipse, deformation=strength).objects[-1]
+            assert top.label == ellipse
+            if top.truncated:
+                continue
+            width, height = top.box[2] - top.box[0] + 1, top.box[3] - top.box[1] + 1
+            ratios[strength].append(min(width, height) / max(width, height))
+            if strength == 0.0:
+                assert abs(width - height) <= 2
+                assert top.area == pytest.approx(np.pi * width * height / 4, rel=0.08)
+    assert len(ratios[0.0]) >= 4 and min(ratios[1.0]) < 0.7
+
+
+def test_deformation_outside_zero_to_one_is_refused(tmp_path):
+    with pytest.raises(DataError, match="deformation=1.5"):
+        make_demo_dataset(str(tmp_path), "voc", train=6, test=6, size=64, deformation=1.5)
+    assert not os.listdir(tmp_path)

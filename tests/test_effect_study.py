@@ -115,6 +115,22 @@ def test_verdicts_follow_the_seed_count_and_the_three_standard_error_bar():
         "screen: < 1 SE (+0.0 SE")
 
 
+def test_a_fine_tune_on_other_data_is_compared_only_with_its_control(tmp_path):
+    shift = cell_result("shift", [1, 2, 3, 2, 2])
+    shift.cell.fine_tune = ['data.root="data/demo/voc_deform1.0"']
+    shift.scores["upgrade"]["map50"] = [s + 0.02 for s in shift.scores["control"]["map50"]]
+    assert shift.comparable("upgrade", "control") and shift.comparable("dcn_scratch", "baseline")
+    assert not shift.comparable("upgrade", "dcn_scratch")
+    text = EffectStudy([shift], "cmd").markdown()
+    row = next(line for line in text.splitlines() if line.startswith("| shift | 5 |"))
+    # dcn - baseline, upgrade - control (+2.00 at every seed: no spread), upgrade - dcn, verdicts, compute to match
+    cells = [c.strip() for c in row.split("|")[3:9]]
+    assert cells[0] == "+2.00 +- 0.32 (5/5)" and cells[1].startswith("+2.00 +- 0.00 (5/5)")
+    assert cells[2] == "n/a: two test sets" and cells[5] == "n/a: two test sets"
+    assert set(shift.to_dict()["paired"]) == {"dcn_scratch - baseline", "upgrade - control"}
+    assert cell_result("same_data", [1, 2], seeds=2).comparable("upgrade", "dcn_scratch")
+
+
 def test_the_iou_sweep_scores_a_box_at_iou_072_as_hit_up_to_070():
     metric = VOCSweepMetric(["a", "b"])
     # Inclusive pixel boxes (VOC): the ground truth is 100 x 100, the detection 100 x 72: IoU 0.72.
@@ -218,3 +234,28 @@ def test_the_script_rewrites_the_report_and_refuses_bad_input_in_one_line(tiny_s
     assert missing.returncode == 2 and "config file not found" in missing.stderr and "Traceback" not in missing.stderr
     usage = run_script("--out", tmp_path)
     assert usage.returncode == 2 and "--report-only" in usage.stderr
+    for args in (("--report-only", "--seed", "1"), ("--cells", "x.yaml", "--seed", "-1"),
+                 ("--cells", "x.yaml", "--seed", "1", "--seeds", "2")):
+        refused = run_script(*args, "--out", tmp_path)
+        assert refused.returncode == 2 and "--seed" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.slow
+def test_seeds_run_one_at_a_time_are_gathered_by_the_next_full_call(tiny_study, tmp_path):
+    _, out, paths, _ = tiny_study
+    cell = tmp_path / "seed_by_seed.yaml"
+    cell.write_text("train:\n  lr: 0.001\nfine_tune:\n  train:\n    epochs: 2\n    lr_decay_epoch: [1]\n")
+    folder = os.path.join(out, "effect_study", "seed_by_seed")
+    assert run_effect_study([str(cell)], 2, out, paths["baseline"], paths["dcn"], paths["upgrade"],
+                            progress=False, only_seed=1) is None
+    assert os.listdir(folder) == ["table2_seeds"]  # no seed 0, no cell.json, no report
+    seed1 = os.path.join(folder, "table2_seeds", "seed1")
+    metrics = {name: read_metrics(os.path.join(seed1, name)) for name in EXPERIMENTS}
+    assert [row["epoch"] for row in metrics["upgrade"]] == ["0", "1", "2"]
+    result = run_effect_study([str(cell)], 2, out, paths["baseline"], paths["dcn"], paths["upgrade"],
+                              progress=False).cells
+    (gathered,) = [r for r in result if r.cell.name == "seed_by_seed"]
+    assert gathered.seeds == [0, 1]
+    for name in EXPERIMENTS:  # seed 1 was not trained again: its metrics are those of the first call
+        assert read_metrics(os.path.join(seed1, name)) == metrics[name]
+        assert gathered.scores[name]["map50"][1] == pytest.approx(float(metrics[name][-1]["map"]), abs=1e-6)

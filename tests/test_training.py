@@ -24,7 +24,7 @@ from gluon_upgrade.training import losses as losses_module
 from gluon_upgrade.training.distributed import Worker, connect
 from gluon_upgrade.training.loop import TrainingError, train
 from gluon_upgrade.training.losses import detector_losses
-from gluon_upgrade.training.optim import make_trainer, set_multipliers
+from gluon_upgrade.training.optim import make_trainer, set_multipliers, train_only_offsets
 from gluon_upgrade.training.resume import resume_config
 from gluon_upgrade.training.rundir import RunDir
 
@@ -412,3 +412,72 @@ def test_offset_lr_mult_no_wd_and_clipping_reach_the_optimizer_step(offset_lr_mu
         grad = grads[name] / 2 if clip is None else np.clip(grads[name] / 2, -clip, clip)
         expected = before[name] - lr * (grad + wd * before[name])
         np.testing.assert_allclose(param.data().asnumpy(), expected, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_offsets_only_phase_moves_the_offsets_alone_then_everything_with_its_own_multipliers():
+    """Two SGD steps (no momentum, no decay) by hand: in the offsets-only phase every other parameter keeps its
+    value exactly; after it each parameter moves by lr * its own multiplier * grad."""
+    mx.random.seed(1)
+    net = mx.gluon.nn.HybridSequential()
+    net.add(mx.gluon.nn.Conv2D(4, 3, padding=1, in_channels=3), mx.gluon.nn.Conv2D(2, 3, padding=1, in_channels=4))
+    net.initialize(mx.init.Normal(0.5))
+    net = gu.upgrade(net, layers=[net[1].name], scope="")
+    first = net[0].weight
+    first.lr_mult = 0.5  # a multiplier of the model's own must come back after the phase
+    # A small rate: offsets moved far off the map would sample nothing and leave the first layer no gradient.
+    train = {"optimizer": "sgd", "lr": 1e-4, "momentum": 0.0, "wd": 0.0, "no_wd": False, "offset_lr_mult": 2.0,
+             "clip_gradient": None}
+    set_multipliers(net, train)
+    multipliers = {name: p.lr_mult for name, p in net.collect_params().items()}
+    trainer = make_trainer(net, train, Worker(rank=0, count=1, kvstore="device"))
+    params = net.collect_params()
+    x = mx.nd.random.uniform(shape=(2, 3, 6, 6))
+    for only in (True, False):
+        train_only_offsets(net, only, multipliers)
+        before = {name: p.data().asnumpy().copy() for name, p in params.items()}
+        with mx.autograd.record():
+            loss = (net(x) ** 2).sum()
+        loss.backward()
+        grads = {name: p.grad().asnumpy().copy() for name, p in params.items()}
+        trainer.step(1)
+        for name, param in params.items():
+            offset = "offset" in name
+            mult = 2.0 if offset else (0.0 if only else (0.5 if param is first else 1.0))
+            assert np.abs(grads[name]).max() > 0, name
+            np.testing.assert_allclose(param.data().asnumpy(), before[name] - 1e-4 * mult * grads[name],
+                                       rtol=1e-5, atol=1e-7, err_msg=name)
+            if only and not offset:
+                assert np.array_equal(param.data().asnumpy(), before[name]), name
+    assert first.lr_mult == 0.5
+
+
+def test_offsets_only_epochs_beyond_the_run_is_a_config_error(demo_voc):
+    with pytest.raises(ConfigError, match="train.offsets_only_epochs.*at most train.epochs \\(3\\), got 4"):
+        demo_config(demo_voc.root, offsets_only_epochs=4)
+    assert demo_config(demo_voc.root, offsets_only_epochs=3)["train"]["offsets_only_epochs"] == 3
+
+
+@pytest.mark.slow
+def test_an_offsets_only_epoch_leaves_every_other_weight_of_the_baseline_as_it_was(demo_voc, tmp_path):
+    # No weight decay in the baseline: it would move the gammas of the SSD head's fix_gamma batch norms, which
+    # MXNet's operator sets back to 1 at every forward, so those alone would differ.
+    train(demo_config(demo_voc.root, epochs=1, lr_decay_epoch=[], wd=0.0), str(tmp_path / "baseline"),
+          progress=False)
+    weights = str(tmp_path / "baseline" / "last.params")
+    upgrade = demo_config(demo_voc.root, model={"mode": "upgrade", "weights": weights}, epochs=1, lr_decay_epoch=[],
+                          offsets_only_epochs=1)
+    train(upgrade, str(tmp_path / "upgrade"), progress=False)
+    before = params(weights)
+    after = params(str(tmp_path / "upgrade" / "last.params"))
+    offsets = [name for name in after if "_offset_" in name]
+    assert len(offsets) == 6 and all(np.abs(after[name]).max() > 0 for name in offsets)  # three layers trained
+    statistics = 0
+    for name, value in before.items():
+        # An upgraded layer's weight and bias live on in its deformable convolution (conv -> conv_deformable_conv).
+        kept = name if name in after else name.replace("_weight", "_deformable_conv_weight").replace(
+            "_bias", "_deformable_conv_bias")
+        if name.endswith(("running_mean", "running_var", "moving_mean", "moving_var")):
+            statistics += not np.array_equal(after[kept], value)  # batch-norm statistics follow the data
+            continue
+        np.testing.assert_array_equal(after[kept], value, err_msg=name)
+    assert statistics > 0 and len(after) == len(before) + len(offsets)

@@ -18,11 +18,12 @@ import numpy as np
 from ..errors import DataError
 from ..reporting.files import write_json
 from . import layouts
-from .scenes import SceneObject, render_scene
+from .scenes import DEFORMATION_STRENGTH, SceneObject, render_scene
 from .shapes import CLASSES
 
-DEMO_DEFAULTS = {"train": 2000, "test": 300, "size": 160, "seed": 0}
-"""The default demo set: image counts of the two splits, longer image side in pixels, seed."""
+DEMO_DEFAULTS = {"train": 2000, "test": 300, "size": 160, "seed": 0, "deformation": DEFORMATION_STRENGTH}
+"""The default demo set: image counts of the two splits, longer image side in pixels, seed, deformation
+strength."""
 SPLITS = {"voc": ("trainval", "test"), "coco": ("train2017", "val2017")}
 """The names the training and the test split get in each layout."""
 JPEG_QUALITY = 92
@@ -57,11 +58,12 @@ class DemoDataset:
     format: str
     classes: Tuple[str, ...]
     splits: List[SplitStats]
+    deformation: float = DEFORMATION_STRENGTH
 
     def to_dict(self) -> dict:
         """Plain data for JSON."""
         return {"root": self.root, "format": self.format, "classes": list(self.classes),
-                "splits": [vars(s) for s in self.splits]}
+                "deformation": self.deformation, "splits": [vars(s) for s in self.splits]}
 
     def format_table(self) -> str:
         """Images, objects per class, truncated and (VOC) difficult objects, one column per split."""
@@ -78,7 +80,7 @@ class DemoDataset:
 def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS["train"],
                       test: int = DEMO_DEFAULTS["test"], size: int = DEMO_DEFAULTS["size"],
                       seed: int = DEMO_DEFAULTS["seed"], workers: Optional[int] = None,
-                      overwrite: bool = False) -> DemoDataset:
+                      overwrite: bool = False, deformation: float = DEMO_DEFAULTS["deformation"]) -> DemoDataset:
     """Generate the "deformed shapes" detection set in the VOC or COCO layout.
 
     Parameters
@@ -100,6 +102,9 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
         process forks slowly). The output does not depend on it.
     overwrite : bool
         Replace a demo set already in ``out``.
+    deformation : float
+        How strongly shapes are sheared, stretched, waved and bent, 0 (only rotated and scaled) to 1 (the full
+        ranges); the demo's 0.6 is tuned to its CPU recipe (``scenes.DEFORMATION_STRENGTH``).
 
     Returns
     -------
@@ -114,6 +119,8 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
                 name, count, len(CLASSES)))
     if size < 32:
         raise DataError("size={}: images need at least 32 pixels a side".format(size))
+    if not 0.0 <= deformation <= 1.0:
+        raise DataError("deformation={}: a strength from 0 (none) to 1 (the full ranges)".format(deformation))
     _prepare_out(out, format, overwrite)
     if format == "voc":
         devkit = os.path.join(out, "VOCdevkit")
@@ -133,24 +140,24 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
             draw = partial(map, _draw)
         for split_index, (split, count) in enumerate(zip(SPLITS[format], (train, test))):
             split_stats = SplitStats(split)
-            jobs = [(seed, split_index, i, size) for i in range(count)]
+            jobs = [(seed, split_index, i, size, deformation) for i in range(count)]
             for i, (jpeg, width, height, objects) in enumerate(draw(jobs)):
                 writer.add(split, offset + i, jpeg, width, height, objects)
                 split_stats.add(objects)
             writer.finish_split(split)
             stats.append(split_stats)
             offset += count
-    dataset = DemoDataset(root=out, format=format, classes=CLASSES, splits=stats)
+    dataset = DemoDataset(root=out, format=format, classes=CLASSES, splits=stats, deformation=deformation)
     write_json(os.path.join(out, "demo_stats.json"), {k: v for k, v in dataset.to_dict().items() if k != "root"})
     return dataset
 
 
-def _draw(job: Tuple[int, int, int, int]) -> Tuple[bytes, int, int, List[SceneObject]]:
-    seed, split_index, index, size = job
+def _draw(job: Tuple[int, int, int, int, float]) -> Tuple[bytes, int, int, List[SceneObject]]:
+    seed, split_index, index, size, deformation = job
     rng = np.random.default_rng([seed, split_index, index])
     short = int(round(size * rng.uniform(*SHORT_SIDE_RANGE)))
     width, height = (size, short) if rng.random() < 0.5 else (short, size)
-    scene = render_scene(rng, width, height, first_label=index % len(CLASSES))
+    scene = render_scene(rng, width, height, first_label=index % len(CLASSES), deformation=deformation)
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR),
                             [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     assert ok, "OpenCV could not encode a JPEG"

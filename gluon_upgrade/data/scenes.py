@@ -23,7 +23,8 @@ LINES = (0, 3)
 TEXTURE = 10.0
 """Amplitude of the background's fine texture, in grey levels."""
 DEFORMATION_STRENGTH = 0.6
-"""Scale of the shear, aspect, elastic-wave and bend ranges (``Deformation.sample``); rotation is always free.
+"""The default scale of the shear, aspect, elastic-wave and bend ranges (``Deformation.sample``; 1.0 is their full
+range, 0 none); rotation is always free.
 
 The demo's generator is tuned so that a detector trained on 2 cores in minutes learns it (measured in the
 README's "The demo recipe"): clutter that only adds noise at that budget (patterned fills, up to 7 overlapping
@@ -58,7 +59,8 @@ class Scene:
     objects: List[SceneObject]
 
 
-def render_scene(rng: np.random.Generator, width: int, height: int, first_label: int) -> Scene:
+def render_scene(rng: np.random.Generator, width: int, height: int, first_label: int,
+                 deformation: float = DEFORMATION_STRENGTH) -> Scene:
     """Draw one image of deformed shapes.
 
     Parameters
@@ -70,6 +72,8 @@ def render_scene(rng: np.random.Generator, width: int, height: int, first_label:
     first_label : int
         Class of one object that is always drawn on top and centred inside the image, so that a split of at
         least ``len(CLASSES)`` images cycling through this value holds every class.
+    deformation : float
+        Strength of the shapes' deformation, 0 to 1 (``DEFORMATION_STRENGTH``).
     """
     image = _background(rng, width, height)
     owner = np.full((height, width), -1, dtype=np.int16)
@@ -78,7 +82,7 @@ def render_scene(rng: np.random.Generator, width: int, height: int, first_label:
     placed = []
     for index, label in enumerate(labels):
         on_top = index == count - 1
-        placed.append((label, _draw_object(rng, image, owner, index, label, on_top)))
+        placed.append((label, _draw_object(rng, image, owner, index, label, on_top, deformation)))
     objects = []
     short_side = min(width, height)
     for index, (label, full_area) in enumerate(placed):
@@ -124,13 +128,13 @@ def _colour(rng: np.random.Generator) -> Tuple[float, float, float]:
 
 
 def _draw_object(rng: np.random.Generator, image: np.ndarray, owner: np.ndarray, index: int, label: int,
-                 on_top: bool) -> int:
+                 on_top: bool, deformation: float) -> int:
     """Composite one deformed, solid shape into ``image``; returns its full area in pixels (0: none)."""
     height, width = owner.shape
     radius = min(width, height) * float(np.exp(rng.uniform(*np.log(RADIUS_RANGE))))
     margin = (0.15, 0.85) if on_top else (-0.1, 1.1)
     center = (rng.uniform(*margin) * width, rng.uniform(*margin) * height)
-    deform = Deformation.sample(rng, center, radius, DEFORMATION_STRENGTH)
+    deform = Deformation.sample(rng, center, radius, deformation)
     reach = deform.reach
     x0, x1 = int(np.floor(center[0] - reach)), int(np.ceil(center[0] + reach))
     y0, y1 = int(np.floor(center[1] - reach)), int(np.ceil(center[1] + reach))

@@ -35,7 +35,7 @@ from ..reporting.tables import markdown_table, mean_std
 from ..training import rundir as files
 from ..training.rundir import RunDir
 from .runs import RunRecord, machines_line, read_run
-from .table2 import EXPERIMENTS, TITLES
+from .table2 import EXPERIMENTS, TITLES, run_table2
 from .table2_seeds import run_table2_seeds, seed_folder
 
 STUDY_FOLDER = "effect_study"
@@ -51,6 +51,9 @@ SHARED = ("baseline", "dcn_scratch")
 SCORES_FILE = "final_scores.json"
 """Beside a run's checkpoints: its final network's scores at every IoU threshold (recomputed when the run's
 ``last.params`` is newer)."""
+FINE_TUNES = ("upgrade", "control")
+"""The experiments a cell's ``fine_tune:`` reaches."""
+NOT_COMPARABLE = "n/a: two test sets"
 COMPARISONS = (("dcn_scratch", "baseline"), ("upgrade", "control"), ("upgrade", "dcn_scratch"))
 """(experiment, experiment) pairs whose per-seed differences the study reports."""
 COMPARISON_TITLES = {("dcn_scratch", "baseline"): "deformable from the start - baseline",
@@ -196,6 +199,16 @@ class CellResult:
         """Per-seed differences ``first - second`` of metric ``key``, in points."""
         return Paired.between(self.scores[first][key], self.scores[second][key])
 
+    def comparable(self, first: str, second: str) -> bool:
+        """False where the cell fine-tunes on other data (its ``fine_tune:`` sets ``data`` keys) and only one of
+        the two experiments is a fine-tune: their scores come from two test sets."""
+        other_data = any(entry.startswith("data.") for entry in self.cell.fine_tune)
+        return not other_data or (first in FINE_TUNES) == (second in FINE_TUNES)
+
+    def cell_text(self, first: str, second: str, key: str) -> str:
+        """``paired(...).text()``, or why the two experiments are not compared."""
+        return self.paired(first, second, key).text() if self.comparable(first, second) else NOT_COMPARABLE
+
     def to_dict(self) -> dict:
         """``cell.json``."""
         return {"cell": self.cell.__dict__, "seeds": self.seeds, "scores": self.scores,
@@ -203,7 +216,7 @@ class CellResult:
                 "match_fraction": self.match_fraction, "command": self.command, "machines": self.machines,
                 "data_metric": self.data_metric,
                 "paired": {"{} - {}".format(a, b): {key: self.paired(a, b, key).to_dict() for key in METRIC_KEYS}
-                           for a, b in COMPARISONS}}
+                           for a, b in COMPARISONS if self.comparable(a, b)}}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "CellResult":
@@ -247,16 +260,9 @@ def run_cell(cell: Cell, baseline: str, dcn: str, upgrade: str, out: str, seeds:
              command: str = "", progress: bool = True) -> CellResult:
     """Run (or reuse) the four experiments of ``cell`` for seeds 0..``seeds``-1 in ``<out>/effect_study/<cell>``,
     score their final networks, and write ``cell.json`` there (with ``run_table2_seeds``' reports)."""
-    folder = os.path.join(out, STUDY_FOLDER, cell.name)
-    entries = list(cell.overrides) + list(overrides)
-    try:
-        own = load_config(baseline, entries)["seed"]
-        load_config(upgrade, entries + cell.fine_tune)
-    except ConfigError as err:
-        raise ConfigError("{}: {}".format(cell.path, err)) from None
+    folder, entries, own = _cell_setup(cell, baseline, upgrade, out, overrides)
     for seed in range(seeds):
-        for name, path in zip(SHARED, (baseline, dcn)):
-            _borrow_run(load_config(path, entries + ["seed={}".format(seed)]), folder, seed == own, seed, name)
+        _borrow_runs(folder, baseline, dcn, entries, own, seed)
     table = run_table2_seeds(baseline, dcn, upgrade, folder, seeds, entries, command, progress, cell.fine_tune)
     runs = [run for seed_table in table.tables.values() for run in seed_table.runs.values()]
     scores = {name: {key: [] for key in METRIC_KEYS} for name in EXPERIMENTS}
@@ -276,6 +282,33 @@ def run_cell(cell: Cell, baseline: str, dcn: str, upgrade: str, out: str, seeds:
                         machines_line(runs), metric)
     write_json(os.path.join(folder, CELL_FILE), result.to_dict())
     return result
+
+
+def run_cell_seed(cell: Cell, baseline: str, dcn: str, upgrade: str, out: str, seed: int,
+                  overrides: Sequence[str] = (), command: str = "", progress: bool = True) -> None:
+    """Run (or reuse) only seed ``seed``'s four experiments of ``cell``, where ``run_cell`` keeps them, and write
+    no report: seeds run side by side in separate processes, and a later ``run_cell`` gathers them."""
+    folder, entries, own = _cell_setup(cell, baseline, upgrade, out, overrides)
+    _borrow_runs(folder, baseline, dcn, entries, own, seed)
+    run_table2(baseline, dcn, upgrade, folder, entries + ["seed={}".format(seed)], command, progress,
+               runs_folder=seed_folder(folder, seed == own, seed), fine_tune=cell.fine_tune)
+
+
+def _cell_setup(cell: Cell, baseline: str, upgrade: str, out: str, overrides: Sequence[str]) -> tuple:
+    """The cell's folder, its entries for every config, and the configs' own seed; every config checked first."""
+    entries = list(cell.overrides) + list(overrides)
+    try:
+        own = load_config(baseline, entries)["seed"]
+        load_config(upgrade, entries + cell.fine_tune)
+    except ConfigError as err:
+        raise ConfigError("{}: {}".format(cell.path, err)) from None
+    return os.path.join(out, STUDY_FOLDER, cell.name), entries, own
+
+
+def _borrow_runs(folder: str, baseline: str, dcn: str, entries: Sequence[str], own: int, seed: int) -> None:
+    """``_borrow_run`` for the baseline and the network deformable from the start of one seed."""
+    for name, path in zip(SHARED, (baseline, dcn)):
+        _borrow_run(load_config(path, list(entries) + ["seed={}".format(seed)]), folder, seed == own, seed, name)
 
 
 def _borrow_run(config: Mapping, cell_folder: str, own: bool, seed: int, name: str) -> None:
@@ -319,6 +352,8 @@ class EffectStudy:
         at ``SIGNIFICANT`` standard errors; with fewer, a screen (confirm it above ``SCREEN`` standard errors).
         Always with the one-sided ``CONFIDENCE`` bounds the seeds allow."""
         paired = result.paired(first, second, "map50")
+        if not result.comparable(first, second):
+            return NOT_COMPARABLE
         if paired.n < 2:
             return "1 seed: no error estimate"
         z = paired.standard_errors
@@ -338,8 +373,10 @@ class EffectStudy:
         summary = []
         for result in self.cells:
             match = ", ".join("never" if f is None else "{:.2f}".format(f) for f in result.match_fraction)
+            if not result.comparable("upgrade", "dcn_scratch"):
+                match = NOT_COMPARABLE
             summary.append([result.cell.name, len(result.seeds)]
-                           + [result.paired(a, b, "map50").text() for a, b in COMPARISONS]
+                           + [result.cell_text(a, b, "map50") for a, b in COMPARISONS]
                            + [self.verdict(result, "dcn_scratch", "baseline"),
                               self.verdict(result, "upgrade", "control"), match,
                               round(result.epoch_seconds["baseline"], 1),
@@ -365,7 +402,7 @@ class EffectStudy:
             "by two studies at a time). Wall minutes: training and evaluation of the cell's own runs, without "
             "those borrowed from another cell.", ""]
         for key in ("map75", "map"):
-            rows = [[r.cell.name, len(r.seeds)] + [r.paired(a, b, key).text() for a, b in COMPARISONS]
+            rows = [[r.cell.name, len(r.seeds)] + [r.cell_text(a, b, key) for a, b in COMPARISONS]
                     for r in self.cells]
             lines += ["## {}".format(METRIC_TITLES[key]), "",
                       markdown_table(["cell", "seeds"] + [COMPARISON_TITLES[c] for c in COMPARISONS], rows), ""]
@@ -428,7 +465,9 @@ def write_study(out: str, command: str) -> EffectStudy:
     write_text(os.path.join(out, "effect_study.md"),
                "\n".join([study.markdown()] + positive_control_lines(out)))
     write_json(os.path.join(out, "effect_study.json"), study.to_dict())
-    panels = {METRIC_TITLES[key]: {r.cell.name: {COMPARISON_TITLES[c]: r.paired(*c, key) for c in COMPARISONS}
+    nothing = Paired([float("nan")])  # not drawn: the two experiments were scored on two test sets
+    panels = {METRIC_TITLES[key]: {r.cell.name: {COMPARISON_TITLES[c]: r.paired(*c, key) if r.comparable(*c)
+                                                 else nothing for c in COMPARISONS}
                                    for r in study.cells} for key in METRIC_KEYS}
     plot_effects(panels, os.path.join(out, "effect_study.png"),
                  "Paired differences by cell (mean +- standard error over seeds, mAP points)")
@@ -436,9 +475,11 @@ def write_study(out: str, command: str) -> EffectStudy:
 
 
 def run_effect_study(cells: Sequence[str], seeds: int, out: str, baseline: str, dcn: str, upgrade: str,
-                     overrides: Sequence[str] = (), command: str = "", progress: bool = True) -> EffectStudy:
+                     overrides: Sequence[str] = (), command: str = "", progress: bool = True,
+                     only_seed: Optional[int] = None) -> Optional[EffectStudy]:
     """Run each cell file of ``cells`` for ``seeds`` seeds (finished runs reused), then write the report over
-    every cell run so far under ``out``."""
+    every cell run so far under ``out``. With ``only_seed``, run just that seed of each cell (``run_cell_seed``)
+    and return None: no report."""
     start = time.perf_counter()
     parsed = [read_cell(path) for path in cells]  # every cell file read before the first run starts
     names = [cell.name for cell in parsed]
@@ -446,7 +487,12 @@ def run_effect_study(cells: Sequence[str], seeds: int, out: str, baseline: str, 
         raise ConfigError("two cells share a name: {}".format(", ".join(sorted(n for n in names
                                                                                   if names.count(n) > 1))))
     for cell in parsed:
-        run_cell(cell, baseline, dcn, upgrade, out, seeds, overrides, command, progress)
+        if only_seed is None:
+            run_cell(cell, baseline, dcn, upgrade, out, seeds, overrides, command, progress)
+        else:
+            run_cell_seed(cell, baseline, dcn, upgrade, out, only_seed, overrides, command, progress)
+    if only_seed is not None:
+        return None
     study = write_study(out, command)
     study.seconds = time.perf_counter() - start
     return study

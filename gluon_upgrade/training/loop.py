@@ -30,7 +30,7 @@ from ..runtime import contexts
 from . import rundir as files
 from .distributed import broadcast, connect, fingerprint, worker_contexts, Worker
 from .losses import detector_losses
-from .optim import make_trainer, set_multipliers
+from .optim import make_trainer, set_multipliers, train_only_offsets
 from .rundir import RunDir, metrics_writer
 from .schedule import Schedule, require_epochs
 
@@ -225,6 +225,7 @@ class _Run:
                               "has {} images".format(self.batch, len(self.train_set) // worker.count))
         self.schedule = Schedule(self.train_cfg, len(self.loader))
         offsets = set_multipliers(self.net, self.train_cfg)
+        self.multipliers = {name: p.lr_mult for name, p in self.net.collect_params().items()}
         self.trainer = make_trainer(self.net, self.train_cfg, worker)
         if self.train_cfg["amp"]:
             amp.init_trainer(self.trainer)
@@ -273,6 +274,7 @@ class _Run:
             self._finish_epoch(0, None, self.schedule(1, 0))
         for epoch in range(self.state["epoch"] + 1, epochs + 1):
             seed_epoch(self.config["seed"], epoch)
+            train_only_offsets(self.net, epoch <= self.train_cfg["offsets_only_epochs"], self.multipliers)
             stats = self._train_epoch(epoch)
             self._finish_epoch(epoch, stats, self.schedule(epoch, len(self.loader) - 1))
         if self.tensorboard is not None:

@@ -39,6 +39,16 @@ def set_multipliers(net: Block, train: Mapping) -> int:
     return offsets
 
 
+def train_only_offsets(net: Block, only: bool, multipliers: Mapping[str, float]) -> None:
+    """Set every parameter but the offset branches' to learning rate x0 (``only``) or back to its own multiplier
+    in ``multipliers`` (parameter name -> ``lr_mult``, as ``set_multipliers`` left them); the offsets keep
+    ``train.offset_lr_mult``. MXNet's optimizers read ``lr_mult`` at each update and scale the whole step, weight
+    decay included, by it, so a parameter at x0 does not move; Adam's moments still gather its gradients."""
+    for name, param in net.collect_params().items():
+        if not OFFSET_PARAM.search(name):
+            param.lr_mult = 0.0 if only else multipliers[name]
+
+
 def make_trainer(net: Block, train: Mapping, worker: Worker) -> gluon.Trainer:
     """A ``gluon.Trainer`` for ``net``'s parameters with the config's optimizer, for this worker's kvstore.
 

@@ -15,6 +15,9 @@ FIELDS = {
     "lr_decay_epoch": Field(None, "epochs after which the rate decays (default for a fine-tune: 2/3 and 5/6 of "
                                   "its epochs)", list, item=int, nullable=True, minimum=1),
     "warmup_epochs": Field(0, "epochs of linear warm-up from 0 to train.lr", int, minimum=0),
+    "offsets_only_epochs": Field(0, "the first N epochs train only the deformable layers' offset branches (every "
+                                    "other parameter at learning rate x0; batch-norm statistics still update); "
+                                    "0: everything from the start", int, minimum=0),
     "fine_tune_of": Field(None, "the baseline config this run fine-tunes (a path relative to this file): its "
                                 "epochs set this run's schedule by the paper's rule", str, nullable=True),
 }
@@ -42,7 +45,8 @@ def _round(value: float) -> int:
 
 
 def check_schedule(config: dict) -> List[Tuple[str, str]]:
-    """Cross-key check: decay epochs increasing, after the warm-up and inside the run.
+    """Cross-key check: decay epochs increasing, after the warm-up and inside the run, as the offsets-only
+    phase.
 
     ``train.epochs`` may be unset in a config that only evaluates; ``require_epochs`` checks it before training.
     """
@@ -63,6 +67,9 @@ def check_schedule(config: dict) -> List[Tuple[str, str]]:
     elif any(d <= warmup for d in decays):
         problems.append(("train.lr_decay_epoch", "entries must come after the warm-up (train.warmup_epochs: {}), "
                                                  "got {}".format(warmup, decays)))
+    if train["offsets_only_epochs"] > epochs:
+        problems.append(("train.offsets_only_epochs", "must be at most train.epochs ({}), got {}".format(
+            epochs, train["offsets_only_epochs"])))
     return problems
 
 

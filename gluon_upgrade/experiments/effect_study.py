@@ -35,8 +35,8 @@ from ..reporting.tables import markdown_table, mean_std
 from ..training import rundir as files
 from ..training.rundir import RunDir
 from .runs import RunRecord, machines_line, read_run
-from .table2 import EXPERIMENTS, TITLES, run_table2
-from .table2_seeds import run_table2_seeds, seed_folder
+from .table2 import EXPERIMENTS, TITLES
+from .table2_seeds import run_table2_seed, run_table2_seeds, seed_folder
 
 STUDY_FOLDER = "effect_study"
 POSITIVE_CONTROL = "positive_control"
@@ -290,8 +290,7 @@ def run_cell_seed(cell: Cell, baseline: str, dcn: str, upgrade: str, out: str, s
     no report: seeds run side by side in separate processes, and a later ``run_cell`` gathers them."""
     folder, entries, own = _cell_setup(cell, baseline, upgrade, out, overrides)
     _borrow_runs(folder, baseline, dcn, entries, own, seed)
-    run_table2(baseline, dcn, upgrade, folder, entries + ["seed={}".format(seed)], command, progress,
-               runs_folder=seed_folder(folder, seed == own, seed), fine_tune=cell.fine_tune)
+    run_table2_seed(baseline, dcn, upgrade, folder, seed, entries, command, progress, cell.fine_tune)
 
 
 def _cell_setup(cell: Cell, baseline: str, upgrade: str, out: str, overrides: Sequence[str]) -> tuple:
@@ -351,9 +350,9 @@ class EffectStudy:
         """``first - second`` at mAP@0.5 judged by the study's rule: with ``CONFIRM_SEEDS`` seeds or more, found
         at ``SIGNIFICANT`` standard errors; with fewer, a screen (confirm it above ``SCREEN`` standard errors).
         Always with the one-sided ``CONFIDENCE`` bounds the seeds allow."""
-        paired = result.paired(first, second, "map50")
         if not result.comparable(first, second):
             return NOT_COMPARABLE
+        paired = result.paired(first, second, "map50")
         if paired.n < 2:
             return "1 seed: no error estimate"
         z = paired.standard_errors

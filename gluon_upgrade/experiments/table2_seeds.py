@@ -110,6 +110,14 @@ def seed_folder(out: str, own: bool, seed: int) -> str:
     return os.path.join(out, RUNS if own else os.path.join(SEEDS_FOLDER, "seed{}".format(seed)))
 
 
+def run_table2_seed(baseline: str, dcn: str, upgrade: str, out: str, seed: int, overrides: Sequence[str] = (),
+                    command: str = "", progress: bool = True, fine_tune: Sequence[str] = ()) -> Table2:
+    """Run (or reuse) seed ``seed``'s four experiments where ``run_table2_seeds`` keeps them; no report."""
+    own = load_config(baseline, overrides)["seed"]
+    return run_table2(baseline, dcn, upgrade, out, list(overrides) + ["seed={}".format(seed)], command, progress,
+                      runs_folder=seed_folder(out, seed == own, seed), fine_tune=fine_tune)
+
+
 def run_table2_seeds(baseline: str, dcn: str, upgrade: str, out: str, seeds: int, overrides: Sequence[str] = (),
                      command: str = "", progress: bool = True, fine_tune: Sequence[str] = ()) -> SeedTable:
     """Run Table II's four experiments for ``seeds`` seeds (0, 1, ...) and write ``table2_seeds.md``, ``.json``
@@ -120,12 +128,8 @@ def run_table2_seeds(baseline: str, dcn: str, upgrade: str, out: str, seeds: int
     the upgrade and the control only (``run_table2``).
     """
     start = time.perf_counter()
-    own = load_config(baseline, overrides)["seed"]
-    tables = {}
-    for seed in range(seeds):
-        folder = seed_folder(out, seed == own, seed)
-        tables[seed] = run_table2(baseline, dcn, upgrade, out, list(overrides) + ["seed={}".format(seed)],
-                                  command, progress, runs_folder=folder, fine_tune=fine_tune)
+    tables = {seed: run_table2_seed(baseline, dcn, upgrade, out, seed, overrides, command, progress, fine_tune)
+              for seed in range(seeds)}
     table = SeedTable(tables, command, time.perf_counter() - start)
     write_text(os.path.join(out, "table2_seeds.md"), table.markdown())
     write_json(os.path.join(out, "table2_seeds.json"), table.to_dict())

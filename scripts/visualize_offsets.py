@@ -8,7 +8,12 @@ offsets and blue with zero offsets (what the standard convolutions sampled).
 Examples
 --------
 python scripts/visualize_offsets.py --config results/demo/table2/upgrade/config.yaml \
-    --weights results/demo/table2/upgrade/last.params --image IMG.jpg --out offsets.png
+    --weights results/demo/table2/upgrade/last.params --image IMG.jpg --out offsets.png [--images 40]
+
+``--images N`` adds the statistics averaged over the first N validation images of the config's data set: the
+offsets' mean length, the samples outside the map, and the share of the composed samples of the unit at each
+object's centre that fall inside its box, with the learned offsets and with zero offsets
+(``experiments.offset_study.measure_offsets``).
 """
 import argparse
 import os
@@ -28,6 +33,8 @@ def parse_args(argv=None):
                         help="units to draw: 'y,x;y,x' as fractions of the image height and width "
                              "(default: three points on the diagonal)")
     parser.add_argument("--out", default="offsets.png", help="picture; statistics go beside it (.md, .json)")
+    parser.add_argument("--images", type=int, default=0, metavar="N",
+                        help="also average the statistics over the first N validation images (default: 0, none)")
     return parser.parse_args(argv)
 
 
@@ -49,6 +56,7 @@ def main(argv=None) -> int:
         from gluon_upgrade.config.loader import load_config
         from gluon_upgrade.data.transforms import load_image
         from gluon_upgrade.errors import UpgradeError
+        from gluon_upgrade.experiments.offset_study import measure_offsets
         from gluon_upgrade.models.build import config_network, input_size
         from gluon_upgrade.reporting.files import write_json, write_text
         from gluon_upgrade.reporting.offsets import layer_offsets, offset_statistics, plot_sampling
@@ -57,6 +65,8 @@ def main(argv=None) -> int:
         fractions = parse_points(args.points)
         if not fractions:
             raise UpgradeError("--points needs 'y,x;y,x' with fractions in [0, 1], got {!r}".format(args.points))
+        if args.images < 0:
+            raise UpgradeError("--images needs a count of 0 or more, got {}".format(args.images))
         config = load_config(args.config, args.set)
         size = input_size(config["model"])
         net = config_network(config, args.weights)
@@ -73,15 +83,22 @@ def main(argv=None) -> int:
             [[r["layer"], r["input_map"], round(r["mean"], 3), round(r["max"], 3), round(r["mean_image_px"], 2),
               round(r["max_image_px"], 2), "{:.1%}".format(r["outside"]), "{:.1%}".format(r["outside_standard"])]
              for r in stats])
+        validation = measure_offsets(config, args.weights, args.images) if args.images else None
+        summary = [] if validation is None else [
+            "Over the first {} validation images (means over layers and images): offset length {:.3f} map px, "
+            "samples outside the map {:.1%} (zero offsets: {:.1%}); of the composed samples of the unit at each "
+            "object's centre, {:.1%} fall inside its box (zero offsets: {:.1%}).".format(
+                args.images, validation["mean_length"], validation["outside"], validation["outside_standard"],
+                validation["on_object"], validation["on_object_standard"]), ""]
         stem = os.path.splitext(args.out)[0]
         command = command_line("visualize_offsets.py", argv)
         write_text(stem + ".md", "\n".join([
             "# Offsets of {} on {}".format(os.path.basename(args.weights), os.path.basename(args.image)), "",
             "Offset lengths over every output position and kernel tap of each deformable layer, in pixels of the "
-            "layer's input map and of the {} px network input.".format(size), "", table, "",
+            "layer's input map and of the {} px network input.".format(size), "", table, ""] + summary + [
             "![sampling locations]({})".format(os.path.basename(args.out)), "", "Command: `{}`".format(command), ""]))
-        write_json(stem + ".json", {"command": command, "layers": stats})
-        return "{}\nwrote {}, {}.md, {}.json".format(table, args.out, stem, stem)
+        write_json(stem + ".json", {"command": command, "layers": stats, "validation": validation})
+        return "\n".join([table] + summary[:1] + ["wrote {}, {}.md, {}.json".format(args.out, stem, stem)])
     return run_main(work)
 
 

@@ -151,6 +151,33 @@ def test_visualize_offsets_script(deformable_weights, demo_voc, tmp_path):
 
 
 @pytest.mark.slow
+def test_visualize_offsets_averages_over_validation_images(deformable_weights, demo_voc, tmp_path):
+    """Zero offset branches sample where the convolutions did: length 0, and the same shares outside the map and
+    on the objects as the standard grid; random offset branches move the samples, not the standard grid."""
+    weights, overrides = deformable_weights
+    config = load_config(os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"), overrides)
+    zero = str(tmp_path / "zero.params")
+    build_network(config.model, tuple(demo_voc.classes), [mx.cpu()]).save_parameters(zero)  # offsets start at 0
+    image = sorted(glob.glob(os.path.join(demo_voc.root, "**", "*.jpg"), recursive=True))[0]
+    found = {}
+    for name, path in (("zero", zero), ("random", weights)):
+        result = run_script("visualize_offsets.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),
+                            "--weights", path, "--image", image, "--out", tmp_path / (name + ".png"), "--images", 3,
+                            *[a for o in overrides for a in ("--set", o)])
+        assert result.returncode == 0, result.stderr
+        found[name] = json.loads((tmp_path / (name + ".json")).read_text())["validation"]
+    zero_offsets, random = found["zero"], found["random"]
+    assert zero_offsets["mean_length"] == 0.0
+    assert zero_offsets["outside"] == zero_offsets["outside_standard"] > 0  # the 3x3 windows read the padding
+    assert zero_offsets["on_object"] == zero_offsets["on_object_standard"] > 0
+    assert random["mean_length"] > 0 and random["outside_standard"] == zero_offsets["outside_standard"]
+    assert "first 3 validation images" in (tmp_path / "random.md").read_text()
+    bad = run_script("visualize_offsets.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),
+                     "--weights", weights, "--image", image, "--images", "-1")
+    assert bad.returncode == 2 and "--images" in bad.stderr
+
+
+@pytest.mark.slow
 def test_export_script_from_a_config(deformable_weights, tmp_path):
     weights, overrides = deformable_weights
     result = run_script("export.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """What larger upgraded maps cost: a training step of the demo SSD whose three deformable layers see 8x8 maps
-(the recipe: 128 px, stride 16), 16x16 maps from 256 px images, and 16x16 maps at 128 px with stages 3 and 4 at
-stride 8, dilated (``ssd_128_resnet29_v1_demo_os8``); each with standard layers and deformable ones (DCN v1,
-``impl: fast``).
+(the recipe: 128 px, stride 16), 16x16 maps from 256 px images or at 128 px with stages 3 and 4 at stride 8,
+dilated (``ssd_128_resnet29_v1_demo_os8``), and 32x32 maps the same two ways (512 px, stride 16; 256 px, stride
+8); each with standard layers and deformable ones (DCN v1, ``impl: fast``).
 
 A step is the forward pass in training mode, the backward pass of the sum of the class and box predictions (the
 detector's losses without target matching, which costs the same for every variant) and an Adam update, on batch
@@ -28,7 +28,9 @@ from gluon_upgrade.reporting.bench import alternate, benchmark_parser, context, 
 
 VARIANTS = [("8x8: 128 px, stride 16 (the recipe)", DEMO_SSD, 128),
             ("16x16: 256 px, stride 16", DEMO_SSD, 256),
-            ("16x16: 128 px, stride 8 dilated", DEMO_SSD_OS8, 128)]
+            ("16x16: 128 px, stride 8 dilated", DEMO_SSD_OS8, 128),
+            ("32x32: 512 px, stride 16", DEMO_SSD, 512),
+            ("32x32: 256 px, stride 8 dilated", DEMO_SSD_OS8, 256)]
 MODES = ("baseline", "dcn_scratch")
 BATCH = 16
 

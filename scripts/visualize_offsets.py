@@ -83,7 +83,7 @@ def main(argv=None) -> int:
             [[r["layer"], r["input_map"], round(r["mean"], 3), round(r["max"], 3), round(r["mean_image_px"], 2),
               round(r["max_image_px"], 2), "{:.1%}".format(r["outside"]), "{:.1%}".format(r["outside_standard"])]
              for r in stats])
-        validation = measure_offsets(config, args.weights, args.images) if args.images else None
+        validation = measure_offsets(config, net, args.images) if args.images else None
         summary = [] if validation is None else [
             "Over the first {} validation images (means over layers and images): offset length {:.3f} map px, "
             "samples outside the map {:.1%} (zero offsets: {:.1%}); of the composed samples of the unit at each "

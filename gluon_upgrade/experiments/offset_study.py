@@ -44,11 +44,10 @@ def on_object(layers, boxes: np.ndarray, size: int) -> Tuple[float, float]:
     return tuple(np.mean(fractions, axis=0)) if fractions else (float("nan"), float("nan"))
 
 
-def measure_offsets(config, weights: str, images: int) -> Dict[str, float]:
-    """Offset statistics of the network ``config`` describes with ``weights``, over the first ``images``
-    validation images (averaged over its deformable layers and the images)."""
+def measure_offsets(config, net, images: int) -> Dict[str, float]:
+    """Offset statistics of ``net``, the upgraded network ``config`` describes (``config_network``), over the
+    first ``images`` validation images of its data (averaged over its deformable layers and the images)."""
     size = input_size(config["model"])
-    net = config_network(config, weights)
     dataset = detection_dataset(config["data"], train=False)
     transform = SSDDefaultValTransform(size, size)
     lengths, outside, padding, learned, standard = [], [], [], [], []
@@ -94,8 +93,8 @@ def run_offset_study(baseline: str, upgrade: str, out: str, baseline_run: str, i
             config = load_config(upgrade, extra + seed_extra)
             run: RunRecord = ensure_run(config, path, progress)
             records.append(run)
-            weights = os.path.join(path, files.LAST)
-            results[mult].append(dict(measure_offsets(config, weights, images), map=run.final("map"),
+            net = config_network(config, os.path.join(path, files.LAST))
+            results[mult].append(dict(measure_offsets(config, net, images), map=run.final("map"),
                                       seed=config["seed"]))
         first = load_config(upgrade, extra)
         size = input_size(first["model"])

@@ -37,7 +37,14 @@ fi
 step "install the cu112 extra" "$PY" -m pip install --quiet -c constraints.txt -e ".[cu112,test]" || exit "$((failed))"
 step "what MXNet sees" "$PY" -c "import mxnet as mx; f = mx.runtime.Features(); \
 print('mxnet', mx.__version__, 'CUDA', f.is_enabled('CUDA'), 'cuDNN', f.is_enabled('CUDNN'), \
-'GPUs', mx.context.num_gpus()); x = mx.nd.ones((2, 2), ctx=mx.gpu(0)); print('a GPU sum:', (x + x).sum().asscalar())"
+'GPUs', mx.context.num_gpus())"
+# A GPU the wheel has no kernels for (Hopper) fails every later step deep inside MXNet: record why, and stop.
+if ! step "MXNet runs on gpu0" "$PY" -c "from gluon_upgrade.cli import run_main; from gluon_upgrade.runtime import \
+contexts; raise SystemExit(run_main(lambda: 'gpu0 runs MXNet kernels' if contexts(['gpu0']) else None))"; then
+    { echo "The GPU steps were not run: see the line above."; echo; } >> "$LOG"
+    echo "== $failed step(s) failed; log: $LOG"
+    exit "$failed"
+fi
 step "the compiled CPU operator" "$PY" scripts/build_ops.py
 step "tests marked gpu" "$PY" -m pytest -m gpu -v -rs tests/test_gpu.py
 step "one layer" "$PY" benchmarks/bench_dcn_layer.py --ctx gpu --repeats "$REPEATS"

@@ -14,6 +14,7 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess by th
     ) from err
 
 from .errors import ConfigError, DataError, GluonUpgradeError, UpgradeError
+from .models.zoo import load_zoo_model
 from .reporting.params import LayerCost, UpgradeReport, upgrade_report
 from .selection.layers import ConvLayer, conv_layers
 from .surgery.inplace import upgrade
@@ -35,6 +36,7 @@ __all__ = [
     "compare_networks",
     "conv_layers",
     "exactness_tolerance",
+    "load_zoo_model",
     "network_outputs",
     "output_difference",
     "upgrade",

@@ -1,6 +1,8 @@
 """What the command-line scripts share: quiet logging, one error line and exit 2 for bad input, exit 130 on
 Ctrl-C, and the command line as it is written next to the results it made."""
+import argparse
 import logging
+import os
 import shlex
 import sys
 import warnings
@@ -34,6 +36,15 @@ def input_shape(text: Optional[str]) -> Optional[Tuple[int, ...]]:
     if len(shape) != 4 or min(shape) < 1:
         raise UpgradeError("--input-shape needs N,C,H,W (four positive integers), got {}".format(text))
     return shape
+
+
+def file_prefix(text: str) -> str:
+    """An ``argparse`` type for ``--out PREFIX``: the stem of the files written (``PREFIX.params``, ...), which a
+    folder is not (``DIR/`` would write the hidden ``DIR/.params``)."""
+    if text.endswith(("/", os.sep)) or os.path.isdir(text):
+        raise argparse.ArgumentTypeError("{} is a folder; give the files' name inside it, e.g. {}".format(
+            text, os.path.join(text, "upgraded")))
+    return text
 
 
 def run_main(work: Callable[[], Optional[str]], interrupted: str = RESUME_HINT) -> int:

@@ -3,6 +3,7 @@
 Every one is a ``GluonUpgradeError``, so a command-line script catches that one type and prints the message
 without a traceback. Messages say what was wrong, where, and what would be right.
 """
+import re
 from typing import Iterable
 
 
@@ -31,3 +32,14 @@ def list_names(names: Iterable[str], limit: int = 30) -> str:
     if len(names) > limit:
         shown.append("  ... and {} more".format(len(names) - limit))
     return "\n".join(shown)
+
+
+def mxnet_message(err: Exception) -> str:
+    """The line of an ``MXNetError`` that says what went wrong: its message ends with MXNet's own check, after a
+    C++ stack trace whose first line is ``Traceback (most recent call last):``."""
+    # Gluon's advice to pass allow_missing/ignore_extra names a Python argument, not anything a user can set.
+    text = re.sub(r"\s*Set (allow_missing|ignore_extra)=True[^.]*\.", "", str(err))
+    lines = [line.strip() for line in text.strip().splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("[bt]", "File ", "Traceback", "Stack trace"))]
+    line = lines[-1] if lines else text.strip()
+    return line[len("MXNetError: "):] if line.startswith("MXNetError: ") else line

@@ -1,11 +1,11 @@
 """Where a run computes: the ``ctx`` list of a config (``cpu``, ``gpu0``, ...) and its seed."""
 import re
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import mxnet as mx
 
 from .config.schema import Field
-from .errors import ConfigError
+from .errors import ConfigError, mxnet_message
 
 FIELDS = {
     "seed": Field(0, "seeds MXNet, NumPy and Python's random", int, minimum=0),
@@ -15,6 +15,9 @@ FIELDS = {
 """Top-level keys of a config."""
 
 _DEVICE = re.compile(r"^(cpu|gpu)(\d+)?$")
+
+WHEEL_CUDA_ARCHES = (50, 60, 70, 80, 86)
+"""The compute capabilities MXNet 1.9.1's CUDA wheels carry kernels for (their ``MXNET_CUDA_ARCH``), no PTX."""
 
 
 def check_contexts(config: dict) -> List[Tuple[str, str]]:
@@ -50,4 +53,45 @@ def contexts(names: Sequence[str]) -> List[mx.Context]:
         raise ConfigError("ctx {} needs {} GPUs; MXNet sees {} here{} (--set ctx=[cpu] to run on the CPU)".format(
             list(names), wanted, mx.context.num_gpus(),
             " (a CPU build: pip install mxnet-cu112 for GPUs)" if not mx.context.num_gpus() else ""))
+    for device in devices:
+        if device.device_type == "gpu":
+            _require_kernels(device)
     return devices
+
+
+def wheel_runs_on(capability: int, arches: Sequence[int] = WHEEL_CUDA_ARCHES) -> bool:
+    """Whether a build with kernels for ``arches`` (and no PTX) runs on a GPU of compute capability
+    ``capability`` (``86`` for 8.6): a CUDA binary runs on its own major version at the same or a later minor."""
+    return any(a // 10 == capability // 10 and a <= capability for a in arches)
+
+
+def unsupported_gpu(device: str, capability: int, arches: Sequence[int] = WHEEL_CUDA_ARCHES) -> Optional[str]:
+    """The message for a GPU the MXNet wheels have no kernels for, or None where they run.
+
+    Parameters
+    ----------
+    device : str
+        ``gpu0``, ... (and its name where known).
+    capability : int
+        Its compute capability, ``90`` for 9.0.
+    """
+    if wheel_runs_on(capability, arches):
+        return None
+    return ("{} has compute capability {}.{}, and MXNet {}'s CUDA wheels carry kernels for {} only (no PTX): build "
+            "MXNet from source for {}.{}, run on a GPU the wheels support or on the CPU (--set ctx=[cpu]), or "
+            "deploy through ONNX (scripts/export.py)".format(
+                device, capability // 10, capability % 10, mx.__version__,
+                ", ".join("{}.{}".format(a // 10, a % 10) for a in arches), capability // 10, capability % 10))
+
+
+def _require_kernels(device: mx.Context) -> None:
+    """Run one tiny kernel on ``device``: a GPU the build has no kernels for fails inside every operator, deep
+    in a run; here it stops at start-up with ``unsupported_gpu``'s line. A build that runs there (one made from
+    source for it) passes whatever its version."""
+    try:
+        (mx.nd.ones((1,), ctx=device) * 2).wait_to_read()
+    except mx.base.MXNetError as err:
+        capability = mx.util.get_cuda_compute_capability(device)
+        message = unsupported_gpu("gpu{}".format(device.device_id), capability)
+        raise ConfigError(message or "gpu{}: MXNet cannot run on it: {}".format(
+            device.device_id, mxnet_message(err))) from None

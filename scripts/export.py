@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 
 def parse_args(argv=None):
+    from gluon_upgrade.cli import file_prefix
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_argument_group("source (a config's network, or an exported symbol model)")
@@ -29,7 +30,7 @@ def parse_args(argv=None):
     source.add_argument("--symbol", help="exported X-symbol.json")
     source.add_argument("--params", help="X-0000.params beside --symbol")
     source.add_argument("--input-shape", help="N,C,H,W (default for --config: 1,3,S,S with the config's size)")
-    parser.add_argument("--out", required=True,
+    parser.add_argument("--out", required=True, type=file_prefix,
                         help="output prefix: PREFIX-symbol.json, PREFIX-0000.params, PREFIX.onnx")
     parser.add_argument("--opset", type=int, default=19, help="ONNX opset (>= 19, the first with DeformConv)")
     parser.add_argument("--image", help="check on this image (resized and normalised as in evaluation)")

@@ -4,7 +4,7 @@
 Examples
 --------
 python scripts/train.py --config configs/ssd512_voc_upgrade.yaml
-python scripts/train.py --config configs/demo/ssd_voc_baseline.yaml --set train.epochs=2 --output runs/try
+python scripts/train.py --config configs/demo/ssd_voc.yaml --set train.epochs=3 --set "train.lr_decay_epoch=[2]" --output runs/try
 python scripts/train.py --resume --output runs/try
 python scripts/train.py --config configs/yolo3_416_voc_upgrade.yaml --dry-run
 """

@@ -7,6 +7,8 @@ python scripts/upgrade.py --model ssd_512_resnet50_v1_voc --random-init --layers
     --report upgrade.json
 python scripts/upgrade.py --symbol model-symbol.json --params model-0000.params --input-shape 1,3,512,512 \
     --layers stage4_conv8 --out upgraded
+python scripts/upgrade.py --config runs/baseline/config.yaml --weights runs/baseline/best.params --verify \
+    --out upgraded
 """
 import argparse
 import logging
@@ -18,12 +20,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 
 def parse_args(argv=None):
+    from gluon_upgrade.cli import file_prefix
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    source = parser.add_argument_group("source (a model-zoo model or an exported symbol model)")
+    source = parser.add_argument_group("source (a model-zoo model, a training config or an exported symbol model)")
     source.add_argument("--model", help="GluonCV model-zoo name, e.g. ssd_512_resnet50_v1_voc")
+    source.add_argument("--config", help="a baseline's training config (a run's config.yaml): its network, with "
+                                         "the classes of its data, and --weights")
     weights = source.add_mutually_exclusive_group()
-    weights.add_argument("--weights", help="trained .params file for --model")
+    weights.add_argument("--weights", help="trained .params file for --model or --config")
     weights.add_argument("--pretrained", action="store_true", help="GluonCV's trained weights for --model")
     weights.add_argument("--random-init", action="store_true",
                          help="random weights of trained-network scale (offline trial)")
@@ -38,7 +43,8 @@ def parse_args(argv=None):
                              "sampling + a convolution (fast; with sampled, v2 trains on CPU)")
     parser.add_argument("--scope", default="auto",
                         help="auto (the backbone) | '' (whole network) | a layer-name prefix")
-    parser.add_argument("--out", help="output prefix: PREFIX.params, or PREFIX-symbol.json + PREFIX-0000.params")
+    parser.add_argument("--out", type=file_prefix,
+                        help="output prefix: PREFIX.params, or PREFIX-symbol.json + PREFIX-0000.params")
     parser.add_argument("--export", action="store_true", help="write the symbol format for a model-zoo model")
     parser.add_argument("--verify", action="store_true",
                         help="compare the raw head outputs and the detections before and after on a random input; "
@@ -48,10 +54,12 @@ def parse_args(argv=None):
     parser.add_argument("--report", help="write the layer report as JSON here")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if bool(args.model) == bool(args.symbol):
-        parser.error("give either --model or --symbol (with --params)")
+    if sum(map(bool, (args.model, args.config, args.symbol))) != 1:
+        parser.error("give one of --model, --config (with --weights) or --symbol (with --params)")
     if args.model and not (args.weights or args.pretrained or args.random_init):
         parser.error("--model needs --weights FILE, --pretrained or --random-init")
+    if args.config and not args.weights:
+        parser.error("--config needs --weights FILE")
     if args.symbol and not (args.params and args.input_shape):
         parser.error("--symbol needs --params and --input-shape")
     return args
@@ -67,6 +75,8 @@ def main(argv=None) -> int:
     from gluon_upgrade import GluonUpgradeError, upgrade, upgrade_report
     from gluon_upgrade.cli import input_shape
     from gluon_upgrade.deploy.symbol import save_network
+    from gluon_upgrade.config.loader import load_config
+    from gluon_upgrade.models.build import config_baseline
     from gluon_upgrade.models.zoo import default_input_shape, load_symbol_model, load_zoo_model
     from gluon_upgrade.verify import upgrade_verified
 
@@ -76,8 +86,10 @@ def main(argv=None) -> int:
             shape = shape or default_input_shape(args.model)
             net = load_zoo_model(args.model, weights=args.weights, pretrained=args.pretrained,
                                  random=args.random_init, input_shape=shape, seed=args.seed)
+        elif args.config:
+            net, shape = config_baseline(load_config(args.config), args.weights, shape)
         else:
-            net = load_symbol_model(args.symbol, args.params)
+            net = load_symbol_model(args.symbol, args.params, shape)
         options = dict(layers=args.layers, version=int(args.dcn[1]), scope=args.scope,
                        deformable_groups=args.deformable_groups, impl=args.impl)
         verification = None

@@ -78,6 +78,65 @@ def test_params_file_that_does_not_fit(tmp_path):
     result = run("--model", "resnet34_v1", "--weights", path)
     assert result.returncode == 2
     assert "does not fit resnet34_v1" in result.stderr and "Traceback" not in result.stderr
+    # Gluon's advice names an argument of load_parameters, which a user of the command line cannot set.
+    bigger = tmp_path / "resnet34.params"
+    build("resnet34_v1", 32).save_parameters(str(bigger))
+    result = run("--model", "resnet18_v1", "--weights", bigger)
+    assert result.returncode == 2 and "does not fit resnet18_v1" in result.stderr
+    assert "is not present in ParameterDict" in result.stderr and "ignore_extra" not in result.stderr
+
+
+def _export_small(prefix, classes, channels=3):
+    """A 3x3 convolution and a dense head of ``classes`` outputs, exported under fixed names."""
+    net = mx.gluon.nn.HybridSequential(prefix="small_")
+    with net.name_scope():
+        net.add(mx.gluon.nn.Conv2D(8, 3, padding=1, in_channels=channels), mx.gluon.nn.GlobalAvgPool2D(),
+                mx.gluon.nn.Dense(classes, in_units=8))
+    net.initialize()
+    net.hybridize()
+    net(mx.nd.zeros((1, channels, 16, 16)))
+    net.export(prefix)
+    return prefix + "-symbol.json", prefix + "-0000.params"
+
+
+def test_exported_params_of_another_shape_are_refused_before_anything_is_written(tmp_path):
+    """The same names in other shapes (a 10-class head's file for a 1000-class graph): MXNet loads any shape into
+    a graph and fails only when it runs, and the upgrade used to write an empty .params file and exit 0."""
+    graph, _ = _export_small(str(tmp_path / "five"), 5)
+    _, other = _export_small(str(tmp_path / "three"), 3)
+    out = str(tmp_path / "upgraded")
+    expected = ("error: {} does not fit the graph for an input of shape 1,3,16,16: 2 parameter(s) have other shapes: "
+                "small_dense0_weight is (3, 8), the graph needs (5, 8); small_dense0_bias is (3,), the graph needs "
+                "(5,)".format(other))
+    result = run("--symbol", graph, "--params", other, "--input-shape", "1,3,16,16", "--out", out)
+    assert (result.returncode, result.stderr.strip()) == (2, expected)
+    exported = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "export.py"), "--symbol", graph,
+                               "--params", other, "--input-shape", "1,3,16,16", "--out", out],
+                              capture_output=True, text=True, cwd=ROOT)
+    assert (exported.returncode, exported.stderr.strip()) == (2, expected)
+    # An input the graph cannot take: one line with MXNet's own words, not its stack trace.
+    _, params = _export_small(str(tmp_path / "five"), 5)
+    result = run("--symbol", graph, "--params", params, "--input-shape", "1,1,16,16", "--out", out)
+    assert (result.returncode, result.stderr.strip()) == (
+        2, "error: the graph cannot take an input of shape 1,1,16,16: Error in operator small_conv0_fwd: Shape "
+           "inconsistent, Provided = [8,3,3,3], inferred shape=(8,1,3,3)")
+    assert not [name for name in os.listdir(tmp_path) if name.startswith("upgraded")]
+
+
+def test_a_damaged_symbol_file_is_named_in_one_line(tmp_path):
+    """MXNet's own error for a cut-off graph file is a stack trace ending in bytes it cannot decode."""
+    graph, params = _export_small(str(tmp_path / "five"), 5)
+    text = open(graph).read()
+    for content, reason in ((text[: len(text) // 2], "Expecting"), ('{"arg_nodes": []}', "without a list of nodes")):
+        with open(graph, "w") as f:
+            f.write(content)
+        for script in ("upgrade.py", "export.py"):
+            result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "--symbol", graph,
+                                     "--params", params, "--input-shape", "1,3,16,16", "--out",
+                                     str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT)
+            lines = result.stderr.strip().splitlines()
+            assert result.returncode == 2 and len(lines) == 1, result.stderr
+            assert lines[0].startswith("error: {}: not an MXNet symbol file (".format(graph)) and reason in lines[0]
 
 
 @pytest.mark.slow
@@ -202,3 +261,80 @@ def test_verification_that_fails_exits_1():
     assert result.returncode == 1
     assert "FAILED: the outputs changed. raw head outputs: relative difference" in result.stderr
     assert "> 1e-12" in result.stderr
+
+
+def readme_python_example():
+    """The README's first Python block."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    return text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.slow
+def test_the_readme_python_example_offline_says_what_the_command_line_says(tmp_path):
+    """Offline, the README's example stops with the command line's message (where the weights go, how to build
+    without them) instead of requests' 80-line chain, and leaves no empty lock file in the weights folder."""
+    home = tmp_path / "home"
+    env = dict(os.environ, MXNET_HOME=str(home), MXNET_GLUON_REPO="http://127.0.0.1:9/")
+    result = subprocess.run([sys.executable, "-c", readme_python_example()], capture_output=True, text=True,
+                            cwd=str(tmp_path), env=env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) < 15, result.stderr
+    assert lines[-1].startswith("gluon_upgrade.errors.UpgradeError: building ssd_512_resnet50_v1_voc needs GluonCV "
+                                "weights that could not be fetched")
+    assert lines[-1].endswith("copy them into {}, or build without them (pretrained: false, pretrained_base: "
+                              "false)".format(home / "models"))
+    assert not [name for name in os.listdir(home / "models") if name.endswith(".lock")]
+
+
+@pytest.mark.exactness
+@pytest.mark.slow
+def test_a_trained_demo_detector_upgrades_from_its_run_config(demo_voc, tmp_path):
+    """scripts/upgrade.py used to build the project's demo detector with one class and refuse its trained
+    weights; --config builds it as its run did (the classes of its data), and the result loads into the network
+    that config builds in upgrade mode."""
+    from gluon_upgrade.config.loader import config_from_dict
+    from gluon_upgrade.data.datasets import detection_dataset
+    from gluon_upgrade.models.build import build_network
+    raw = {"model": {"name": "ssd_128_resnet29_v1_demo", "pretrained_base": False},
+           "data": {"format": "voc", "root": demo_voc.root, "train_splits": ["2007/trainval"],
+                    "val_splits": ["2007/test"]}}
+    config = config_from_dict(raw)
+    classes = detection_dataset(config.data, train=False).classes
+    weights = str(tmp_path / "baseline.params")
+    build_network(config.model, classes, [mx.cpu()]).save_parameters(weights)
+    path = tmp_path / "config.yaml"
+    path.write_text(config.to_yaml())
+    out = str(tmp_path / "upgraded")
+    result = run("--config", path, "--weights", weights, "--verify", "--out", out)
+    assert result.returncode == 0, result.stderr
+    as_upgrade = dict(raw, model=dict(raw["model"], mode="upgrade", weights=weights))
+    upgraded = build_network(config_from_dict(as_upgrade).model, classes, [mx.cpu()])
+    upgraded.load_parameters(out + ".params")  # every parameter, each in its shape
+    path.write_text(config_from_dict(dict(raw, model=dict(raw["model"], mode="dcn_scratch"))).to_yaml())
+    result = run("--config", path, "--weights", weights)
+    assert (result.returncode, result.stderr.strip()) == (
+        2, "error: model.mode is dcn_scratch, a network that is already deformable; give a baseline's config "
+           "(model.mode: baseline)")
+
+
+def test_out_names_files_not_a_folder(tmp_path):
+    """--out DIR/ used to write the hidden file DIR/.params."""
+    graph, params = _export_small(str(tmp_path / "small"), 5)
+    for script in ("upgrade.py", "export.py"):
+        result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "--symbol", graph,
+                                 "--params", params, "--input-shape", "1,3,16,16", "--out", str(tmp_path) + os.sep],
+                                capture_output=True, text=True, cwd=ROOT)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines()[-1].endswith(
+            "error: argument --out: {} is a folder; give the files' name inside it, e.g. {}".format(
+                str(tmp_path) + os.sep, os.path.join(str(tmp_path) + os.sep, "upgraded")))
+    assert sorted(os.listdir(tmp_path)) == ["small-0000.params", "small-symbol.json"]
+
+
+def test_an_input_too_small_for_the_network_is_one_line():
+    result = run("--model", "ssd_300_vgg16_atrous_voc", "--random-init", "--input-shape", "1,3,16,16")
+    assert result.returncode == 2 and result.stdout == ""
+    line, = result.stderr.strip().splitlines()
+    assert line.startswith("error: ssd_300_vgg16_atrous_voc cannot take an input of shape 1,3,16,16 (")
+    assert "kernel size exceed input" in line and line.endswith("; its training size is 1,3,300,300")

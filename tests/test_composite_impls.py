@@ -239,7 +239,7 @@ import sys
 import mxnet as mx
 import numpy as np
 from gluon_upgrade.models.zoo import load_symbol_model
-net = load_symbol_model(sys.argv[1] + "-symbol.json", sys.argv[1] + "-0000.params", ["data"])
+net = load_symbol_model(sys.argv[1] + "-symbol.json", sys.argv[1] + "-0000.params")
 out = net(mx.nd.array(np.load(sys.argv[2])))
 np.save(sys.argv[3], np.concatenate([o.asnumpy().ravel() for o in out]))
 """

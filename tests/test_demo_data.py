@@ -246,3 +246,65 @@ def test_deformation_outside_zero_to_one_is_refused(tmp_path):
     with pytest.raises(DataError, match="deformation=1.5"):
         make_demo_dataset(str(tmp_path), "voc", train=6, test=6, size=64, deformation=1.5)
     assert not os.listdir(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_killed_regeneration_leaves_the_old_set_and_no_process_behind(tmp_path):
+    """--overwrite writes the new set beside the old one and swaps them when complete: SIGKILL midway leaves the
+    old set whole, its drawing workers end with it, and the next run cleans up and succeeds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "make_demo_data.py")
+    out = str(tmp_path / "set")
+    small = [sys.executable, script, "--out", out, "--train", "6", "--test", "6", "--size", "48", "--workers", "1"]
+    assert subprocess.run(small, capture_output=True, text=True).returncode == 0
+
+    def snapshot():
+        return {os.path.relpath(os.path.join(folder, name), out): open(os.path.join(folder, name), "rb").read()
+                for folder, _, names in os.walk(out) for name in names}
+
+    before = snapshot()
+    big = [sys.executable, script, "--out", out, "--train", "5000", "--test", "6", "--size", "160", "--workers", "2",
+           "--overwrite"]
+    process = subprocess.Popen(big, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(".partial-" in name for name in os.listdir(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2)
+    assert process.poll() is None, "the generation ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert snapshot() == before
+
+    def drawing():  # processes whose command line is the killed one's (forked workers keep it)
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/{}/cmdline".format(pid), "rb") as f:
+                    if f.read().split(b"\0")[:-1] == [arg.encode() for arg in big]:
+                        found.append(pid)
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + 10
+    while drawing() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert drawing() == []
+    again = small + ["--overwrite", "--seed", "1"]
+    result = subprocess.run(again, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["set"]  # the partial folder is gone
+    assert snapshot() != before and len(open(os.path.join(out, "VOCdevkit", "VOC2007", "ImageSets", "Main",
+                                                           "trainval.txt")).read().split()) == 6
+
+
+def test_overwrite_does_not_take_the_users_files_with_it(tmp_path):
+    out = tmp_path / "set"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match="holds files no demo set writes \\(notes.txt\\); --overwrite replaces"):
+        make_demo_dataset(str(out), "voc", train=6, test=6, size=48, workers=1, overwrite=True)
+    assert os.listdir(out) == ["notes.txt"]

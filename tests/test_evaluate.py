@@ -18,7 +18,7 @@ from gluon_upgrade.data.transforms import (SSDCropFlipTrainTransform, YOLO3CropF
 from gluon_upgrade.evaluation import evaluate
 from gluon_upgrade.evaluation.from_config import evaluate_config
 from gluon_upgrade.errors import ConfigError, UpgradeError
-from gluon_upgrade.models.build import build_network
+from gluon_upgrade.models.build import build_network, trained_network
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SIZE = 128
@@ -145,6 +145,30 @@ def test_evaluate_config_loads_weights_saved_after_an_upgrade(demo_voc, tmp_path
         evaluate_config(demo_config(demo_voc.root, mode="baseline"), weights, progress=False)
     with pytest.raises(ConfigError, match="nothing trained"):
         evaluate_config(demo_config(demo_voc.root), None)
+
+
+def test_an_upgrade_runs_weights_evaluate_without_its_baselines_file(demo_voc, tmp_path):
+    """The weights saved after an upgrade hold every parameter: rebuilding and evaluating them needs the config,
+    not the baseline file its model.weights named (moved or deleted since)."""
+    dataset = VOCLayoutDetection(demo_voc.root, ["2007/test"])
+    baseline = str(tmp_path / "baseline.params")
+    build_network(demo_config(demo_voc.root).model, dataset.classes, [mx.cpu()]).save_parameters(baseline)
+    config = demo_config(demo_voc.root, mode="upgrade", weights=baseline)
+    trained = str(tmp_path / "upgraded.params")
+    net = build_network(config.model, dataset.classes, [mx.cpu()])
+    for param in net.collect_params(".*offset.*weight").values():  # as if fine-tuned: offsets not zero
+        param.set_data(mx.nd.random.normal(scale=0.05, shape=param.shape))
+    net.save_parameters(trained)
+    x = mx.nd.random.uniform(shape=(1, 3, SIZE, SIZE))
+    there = [out.asnumpy() for out in trained_network(config.model, dataset.classes, trained, [mx.cpu()])(x)]
+    config_file = tmp_path / "upgrade.yaml"
+    config_file.write_text(config.to_yaml())
+    os.remove(baseline)
+    gone = [out.asnumpy() for out in trained_network(config.model, dataset.classes, trained, [mx.cpu()])(x)]
+    for a, b in zip(there, gone):
+        np.testing.assert_array_equal(a, b)
+    result = run_eval("--config", config_file, "--weights", trained, "--no-progress")
+    assert result.returncode == 0 and "12 images" in result.stdout, result.stderr
 
 
 def run_eval(*args):

@@ -23,3 +23,20 @@ def test_the_instruction_set_is_the_one_onednn_was_limited_to(limit, name):
     assert "oneDNN ISA: {} (DNNL_MAX_CPU_ISA={})".format(name, limit) in line
     assert "OpenMP threads: 3" in line  # the thread count changes oneDNN's reductions, so it is recorded
     assert "mxnet 1.9.1" in line and "gluoncv 0.10.5.post0" in line
+
+
+# Compute capabilities of real parts: Maxwell 5.2, Pascal 6.1, Volta 7.0, Turing 7.5, A100 8.0, RTX 30 8.6,
+# Ada 8.9, Kepler 3.7, Hopper 9.0 (H100, H200), Blackwell 10.0.
+@pytest.mark.parametrize("capability,runs", [(52, True), (61, True), (70, True), (75, True), (80, True), (86, True),
+                                             (89, True), (37, False), (90, False), (100, False)])
+def test_a_gpu_the_cuda_wheels_have_no_kernels_for_is_named_at_start_up(capability, runs):
+    """mxnet-cu112 1.9.1 carries sm_50/60/70/80/86 kernels and no PTX: a part runs them if it has one of its
+    major version at or below its minor (so 8.9 runs sm_86), and Hopper runs none."""
+    from gluon_upgrade.runtime import unsupported_gpu
+    message = unsupported_gpu("gpu1", capability)
+    if runs:
+        assert message is None
+    else:
+        assert message.startswith("gpu1 has compute capability {}.{}, and MXNet 1.9.1's CUDA wheels carry kernels "
+                                  "for 5.0, 6.0, 7.0, 8.0, 8.6 only (no PTX): build MXNet from source for {}.{}"
+                                  .format(capability // 10, capability % 10, capability // 10, capability % 10))

@@ -93,14 +93,35 @@ def test_yolo_random_shapes_and_mixup_follow_gluoncv_recipe(demo_voc):
     assert sum(boxes) > sum(len(dataset[i][1]) for i in range(12))  # mixed images carry both images' boxes
 
 
-def test_mixup_is_on_until_the_last_no_mixup_epochs(demo_voc, tmp_path, monkeypatch):
-    calls = []
-    original = MixupDetection.set_mixup
-    monkeypatch.setattr(MixupDetection, "set_mixup", lambda self, *args: (calls.append(args[0]), original(self, *args)))
-    config = demo_config(demo_voc.root, "yolo3_mobilenet0.25_voc", epochs=3, lr_decay_epoch=[], lr=0.001,
-                         mixup=True, no_mixup_epochs=1, val_interval=3)
+@pytest.mark.parametrize("workers", [0, 2])
+def test_mixup_reaches_the_loader_workers_until_the_last_no_mixup_epochs(demo_voc, tmp_path, monkeypatch, workers):
+    """GluonCV's YOLOv3 recipe mixes images except in the last no_mixup_epochs epochs. The batches the loop trains
+    on show it: a mixed image's objects carry their mixing ratio, below 1, as YOLOv3's objectness target, an
+    unmixed one's exactly 1 (0 for anchors without an object). Loader workers are forked processes: they must see it too."""
+    import gluon_upgrade.training.loop as loop
+    weights = []  # per epoch: every value of the batches' objectness targets
+
+    class Recorded:
+        def __init__(self, loader):
+            self.loader = loader
+
+        def __len__(self):
+            return len(self.loader)
+
+        def __iter__(self):
+            weights.append([])
+            for batch in self.loader:
+                weights[-1].extend(np.unique(batch[1].asnumpy()).tolist())
+                yield batch
+
+    monkeypatch.setattr(loop, "train_loader", lambda *args, **kwargs: Recorded(train_loader(*args, **kwargs)))
+    config = demo_config(demo_voc.root, "yolo3_mobilenet0.25_voc", data={"num_workers": workers}, epochs=3,
+                         lr_decay_epoch=[], lr=0.001, mixup=True, no_mixup_epochs=1, val_interval=3)
     train(config, str(tmp_path / "run"), progress=False)
-    assert calls == [np.random.beta, np.random.beta, None]
+    assert len(weights) == 3
+    for epoch in (0, 1):
+        assert any(0 < w < 1 for w in weights[epoch]), weights[epoch]
+    assert set(weights[2]) == {0.0, 1.0}
     assert [r["epoch"] for r in read_metrics(str(tmp_path / "run"))] == ["1", "2", "3"]
 
 
@@ -318,6 +339,24 @@ def test_cli_dry_run_prints_the_resolved_config_and_errors_exit_2(demo_voc, tmp_
     assert "Traceback" not in result.stderr
     result = run_script("scripts/train.py", "--resume", "--output", str(tmp_path / "nothing"))
     assert result.returncode == 2 and "holds no run" in result.stderr
+    # A config for a GPU machine checks on this one too, and says what training here would meet.
+    result = run_script("scripts/train.py", "--config", write_demo_config(tmp_path, demo_voc.root), "--set",
+                        "ctx=[gpu0]", "--dry-run")
+    assert result.returncode == 0 and result.stdout.splitlines()[1].startswith(
+        "# not on this machine: ctx ['gpu0'] needs 1 GPUs; MXNet sees 0 here")
+
+
+def test_a_new_run_does_not_take_a_folder_holding_other_files(demo_voc, tmp_path):
+    """A run writes log.txt, metrics.csv, ...: started in an ordinary folder it used to replace files of those
+    names without a word."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "log.txt").write_text("my notes")
+    result = run_script("scripts/train.py", "--config", write_demo_config(tmp_path, demo_voc.root), "--output",
+                        str(folder), "--no-progress")
+    assert (result.returncode, result.stderr.strip()) == (
+        2, "error: {} holds files that are not a run (log.txt); give a new or empty folder as --output".format(folder))
+    assert os.listdir(folder) == ["log.txt"] and (folder / "log.txt").read_text() == "my notes"
 
 
 @pytest.mark.slow
@@ -481,3 +520,196 @@ def test_an_offsets_only_epoch_leaves_every_other_weight_of_the_baseline_as_it_w
             continue
         np.testing.assert_array_equal(after[kept], value, err_msg=name)
     assert statistics > 0 and len(after) == len(before) + len(offsets)
+
+
+def test_a_run_in_use_is_refused_with_one_line_and_left_as_it_was(demo_voc, tmp_path):
+    """Two processes on one run would write every epoch twice: while a process holds the run (here this test), a
+    --resume of it exits 2 naming the holder's pid and writes nothing; the lock ends with its holder."""
+    path = write_demo_config(tmp_path, demo_voc.root)
+    run = RunDir(str(tmp_path / "run"))
+    run.create(load_config(path).to_yaml())
+    before = sorted(os.listdir(run.path))
+    with run.locked():
+        result = run_script("scripts/train.py", "--resume", "--output", run.path, "--no-progress")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().splitlines() == [
+            "error: {} is in use by another training process (pid {}); wait for it to end, or give another "
+            "--output".format(run.path, os.getpid())]
+        assert sorted(os.listdir(run.path)) == sorted(before + [".lock"])
+    # Released: another process takes it.
+    probe = run_script("-c", "from gluon_upgrade.training.rundir import RunDir\n"
+                             "with RunDir({!r}).locked(): print('locked')".format(run.path))
+    assert probe.stdout.strip() == "locked", probe.stderr
+
+
+@pytest.mark.slow
+def test_resume_follows_a_moved_data_set_and_refuses_another(demo_voc, tmp_path):
+    """data.root may change on resume (the set moved), but not what it holds: the same names with fewer images, or
+    with one box moved, stop the resume with one line, and the run is left as it was."""
+    import shutil
+    config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
+    result = run_script("scripts/train.py", "--config", config, "--output", run, "--no-progress",
+                        "--set", "train.epochs=1", "--set", "train.lr_decay_epoch=[]", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    moved = str(tmp_path / "moved")
+    shutil.copytree(demo_voc.root, moved)
+    fewer, one_box = str(tmp_path / "fewer"), str(tmp_path / "one_box")
+    shutil.copytree(demo_voc.root, fewer)
+    split = os.path.join(fewer, "VOCdevkit", "VOC2007", "ImageSets", "Main", "trainval.txt")
+    ids = open(split).read().split()
+    with open(split, "w") as f:
+        f.write("\n".join(ids[:8]) + "\n")
+    shutil.copytree(demo_voc.root, one_box)
+    annotation = os.path.join(one_box, "VOCdevkit", "VOC2007", "Annotations", ids[0] + ".xml")
+    text = open(annotation).read()
+    start = text.index("<xmin>") + len("<xmin>")
+    end = text.index("</xmin>")
+    with open(annotation, "w") as f:
+        f.write(text[:start] + str(int(float(text[start:end])) + 1) + text[end:])
+
+    files = sorted(os.listdir(run))
+    metrics = open(os.path.join(run, "metrics.csv")).read()
+    for root, message in ((fewer, "the train split (8 images now, 12 when the run started) differ"),
+                          (one_box, "the train split (12 images now, 12 when the run started) differ")):
+        result = run_script("scripts/train.py", "--resume", "--output", run, "--no-progress",
+                            "--set", "data.root=" + root, timeout=300)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines()[-1] == (
+            "error: --resume: data.root {} holds another data set than the run in {} started with: {}; resume on "
+            "that data set, or start a new run".format(root, run, message))
+        assert sorted(os.listdir(run)) == files and open(os.path.join(run, "metrics.csv")).read() == metrics
+    result = run_script("scripts/train.py", "--resume", "--output", run, "--no-progress",
+                        "--set", "data.root=" + moved, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "trained to epoch 1" in result.stdout
+
+
+def readme_commands(script):
+    """The README's command lines that run ``scripts/<script>``, as argument lists (comments dropped)."""
+    import shlex
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        lines = [line.split("  #")[0].strip() for line in f]
+    return [shlex.split(line)[2:] for line in lines if line.startswith("python scripts/" + script + " ")]
+
+
+@pytest.mark.slow
+def test_the_readmes_training_commands_pass_their_dry_run():
+    """Each README command that starts a run is checked as written, with --dry-run added (config, schedule and
+    network, no data or weights): a command a user copies must not fail on its own arguments."""
+    commands = [args for args in readme_commands("train.py") if "--resume" not in args]
+    assert any("configs/demo/ssd_voc.yaml" in args for args in commands)
+    for args in commands:
+        result = run_script("scripts/train.py", *args, "--dry-run", timeout=300)
+        assert result.returncode == 0, (args, result.stderr[-1000:])
+
+
+@pytest.mark.slow
+def test_a_damaged_image_is_named_in_one_line_or_skipped_and_counted(demo_voc, tmp_path):
+    """A training JPEG of random bytes stopped training deep in a loader worker, without its name, and left a run
+    folder that refused the retry; an empty test JPEG did the same to evaluation."""
+    import shutil
+    root = str(tmp_path / "voc")
+    shutil.copytree(demo_voc.root, root)
+    images = os.path.join(root, "VOCdevkit", "VOC2007", "JPEGImages")
+    split = os.path.join(root, "VOCdevkit", "VOC2007", "ImageSets", "Main")
+    train_id, test_id = (open(os.path.join(split, name)).read().split()[0] for name in ("trainval.txt", "test.txt"))
+    damaged = os.path.join(images, train_id + ".jpg")
+    with open(damaged, "wb") as f:
+        f.write(np.random.RandomState(0).bytes(2000))
+    config, run = write_demo_config(tmp_path, root), str(tmp_path / "run")
+    short = ["--set", "train.epochs=1", "--set", "train.lr_decay_epoch=[]", "--set", "data.num_workers=2"]
+    result = run_script("scripts/train.py", "--config", config, "--output", run, "--no-progress", *short)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: {}: not an image file (starts with bytes {}; expected BMP, "
+                                                  "GIF, JPEG, PNG, TIFF, WebP)".format(
+                                                      damaged, open(damaged, "rb").read(4).hex(" "))]
+    assert not os.path.exists(run)
+    result = run_script("scripts/train.py", "--config", config, "--output", run, "--no-progress", *short,
+                        "--set", "data.on_bad_annotation=skip", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "skipped 1 image(s) with bad annotations or image files" in result.stderr
+    assert read_metrics(run)[0]["images"] == "8"  # 11 images left, 2 batches of 4
+    empty = os.path.join(images, test_id + ".jpg")
+    open(empty, "wb").close()
+    result = run_script("scripts/eval.py", "--config", config, "--weights", os.path.join(run, "best.params"),
+                        "--no-progress")
+    assert (result.returncode, result.stderr.strip().splitlines()[-1]) == (
+        2, "error: {}: not an image file (0 bytes; expected BMP, GIF, JPEG, PNG, TIFF, WebP)".format(empty))
+
+
+@pytest.mark.slow
+def test_relative_paths_follow_the_config_file_and_the_run_resumes_from_anywhere(demo_voc, tmp_path):
+    """A config's relative data.root is found beside the config file, not in the working folder (which used to
+    give "no VOC split"); the run's config.yaml keeps where it was found, so --resume works from elsewhere."""
+    import shutil
+    shutil.copytree(demo_voc.root, str(tmp_path / "voc"))
+    (tmp_path / "exp").mkdir()
+    elsewhere = tmp_path / "elsewhere" / "deeper"  # where ../voc is not
+    elsewhere.mkdir(parents=True)
+    config = tmp_path / "exp" / "demo.yaml"
+    config.write_text(open(write_demo_config(tmp_path, "../voc")).read())
+    script = os.path.join(ROOT, "scripts", "train.py")
+    run = str(tmp_path / "exp" / "run")
+    command = [sys.executable, script, "--config", str(config), "--output", run, "--no-progress",
+               "--set", "train.epochs=2", "--set", "train.lr_decay_epoch=[]"]
+    process = subprocess.Popen(command, cwd=str(elsewhere), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while (RunDir(run).read_state() or {}).get("epoch", 0) < 1 and process.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    _, stderr = process.communicate()
+    assert RunDir(run).read_state()["epoch"] == 1, stderr
+    assert load_config(os.path.join(run, "config.yaml")).data.root == str(tmp_path / "voc")
+    result = subprocess.run([sys.executable, script, "--resume", "--output", run, "--no-progress"],
+                            cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [r["epoch"] for r in read_metrics(run)] == ["1", "2"]
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_launcher_ends_every_process_it_started(demo_voc, tmp_path):
+    """A scheduler ending a distributed job signals the launcher: it used to die alone and leave the scheduler,
+    the server and both workers running."""
+    config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
+    launcher = subprocess.Popen(
+        [sys.executable, "scripts/launch_dist.py", "-n", "2", "-s", "1", "--", sys.executable, "scripts/train.py",
+         "--config", config, "--output", run, "--no-progress", "--set", "train.kvstore=dist_sync",
+         "--set", "train.epochs=50", "--set", "train.lr_decay_epoch=[40]"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def children():  # the launcher's: the scheduler, the server and the workers
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/{}/stat".format(pid)) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == launcher.pid:
+                        found.append(int(pid))
+            except (OSError, IndexError, ValueError):
+                pass
+        return found
+
+    def running(pids):
+        alive = []
+        for pid in pids:
+            try:
+                with open("/proc/{}/stat".format(pid)) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        alive.append(pid)
+            except OSError:
+                pass
+        return alive
+
+    deadline = time.monotonic() + 240
+    while (RunDir(run).read_state() or {}).get("epoch", 0) < 1 and time.monotonic() < deadline:
+        assert launcher.poll() is None, "the launcher exited early"
+        time.sleep(0.1)
+    pids = children()
+    assert len(pids) == 4
+    launcher.send_signal(signal.SIGTERM)
+    assert launcher.wait(timeout=120) == 130
+    deadline = time.monotonic() + 30
+    while running(pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert running(pids) == []

@@ -48,11 +48,19 @@ def load_config(path: str, overrides: Sequence[str] = ()) -> Config:
     return _load(path, overrides, ())
 
 
+PATH_KEYS = (("data", "root"), ("model", "weights"), ("train", "fine_tune_of"))
+"""Keys holding a file or folder. A relative one is found, in this order, relative to the folder of the config
+file that set it, to the working folder, and to the repository root; it is then written as ``portable_path``
+does (relative to the repository root inside it, absolute elsewhere), so a saved config (a run's
+``config.yaml``) means the same files from any working folder."""
+
+
 def _load(path: str, overrides: Sequence[str], fine_tunes: Tuple[str, ...]) -> Config:
     origins: Origins = {}
     raw = _read_with_bases(path, origins, ())
     for entry in overrides:
         _apply_override(raw, entry, origins)
+    _resolve_paths(raw, origins)
     _apply_fine_tune_rule(raw, origins, fine_tunes + (os.path.realpath(path),))
     return validate(raw, SCHEMA, origins, path, CHECKS)
 
@@ -62,27 +70,39 @@ def config_from_dict(raw: Mapping[str, Any], source: str = "<dict>") -> Config:
     origins: Origins = {}
     raw = copy.deepcopy(dict(raw))
     _note_origins(raw, (), source, origins)
+    _resolve_paths(raw, origins)
     _apply_fine_tune_rule(raw, origins, ())
     return validate(raw, SCHEMA, origins, source, CHECKS)
+
+
+def _resolve_paths(raw: Dict[str, Any], origins: Origins) -> None:
+    """Find the ``PATH_KEYS`` a config sets as ``PATH_KEYS`` says; one found nowhere is left as written (the
+    error that it is missing comes from where it is used, naming it)."""
+    for section, key in PATH_KEYS:
+        values = raw.get(section)
+        if not isinstance(values, dict) or not isinstance(values.get(key), str):
+            continue
+        value = os.path.expanduser(values[key])
+        if os.path.isabs(value):
+            values[key] = value
+            continue
+        source = origins.get((section, key), "")
+        beside = os.path.join(os.path.dirname(source), value) if os.path.isfile(source) else None
+        found = beside if beside is not None and os.path.exists(beside) else existing_path(value)
+        if os.path.exists(found):
+            values[key] = portable_path(found)
 
 
 def _apply_fine_tune_rule(raw: Dict[str, Any], origins: Origins, chain: Tuple[str, ...]) -> None:
     """Fill ``train.epochs`` and ``train.lr_decay_epoch`` of a fine-tune from its baseline config.
 
-    ``train.fine_tune_of`` is read relative to the file that set it (to the working folder when a ``--set`` or
-    a dict did), else relative to the repository root, and rewritten by ``portable_path``: relative to the
-    repository root inside it, absolute elsewhere, so a saved config loads the same from anywhere.
+    ``train.fine_tune_of`` has been found as ``PATH_KEYS`` says.
     """
     train = raw.get("train")
     if not isinstance(train, dict) or not isinstance(train.get("fine_tune_of"), str):
         return
     source = origins.get(("train", "fine_tune_of"), "")
-    folder = os.path.dirname(source) if os.path.isfile(source) else ""
-    baseline_path = os.path.join(folder, train["fine_tune_of"])
-    if not os.path.isfile(baseline_path):
-        baseline_path = existing_path(train["fine_tune_of"])
-    baseline_path = os.path.abspath(baseline_path)
-    train["fine_tune_of"] = portable_path(baseline_path)
+    baseline_path = os.path.abspath(existing_path(train["fine_tune_of"]))  # found by _resolve_paths
     if train.get("epochs") is not None and train.get("lr_decay_epoch") is not None:
         return
     where = "{}: train.fine_tune_of".format(source)

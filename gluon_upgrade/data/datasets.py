@@ -6,13 +6,14 @@ from the data set, check every annotation once when loading, and raise a ``DataE
 with ``on_error='skip'``, leave the image out and record why in ``skipped``.
 """
 import contextlib
+import hashlib
 import io
 import json
 import logging
 import math
 import os
 import xml.etree.ElementTree as ET
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from gluoncv.data import COCODetection, VOCDetection
@@ -20,6 +21,7 @@ from gluoncv.utils.bbox import bbox_clip_xyxy, bbox_xywh_to_xyxy
 
 from ..config.schema import Field
 from ..errors import DataError, list_names
+from ..paths import existing_path
 from . import layouts
 
 ON_ERROR = ("error", "skip")
@@ -32,13 +34,14 @@ DEFAULT_SPLITS = {
 
 FIELDS = {
     "format": Field("voc", "the annotation layout", str, choices=layouts.FORMATS),
-    "root": Field(None, "data set root (default ~/.mxnet/datasets/voc or .../coco)", str, nullable=True),
+    "root": Field(None, "data set root (default ~/.mxnet/datasets/voc or .../coco; a relative path: to this file, "
+                          "else to the working folder or the repository)", str, nullable=True),
     "train_splits": Field(None, "VOC 'YEAR/NAME' or COCO 'train2017' (default: the paper's)", list, item=str,
                           nullable=True),
     "val_splits": Field(None, "VOC 'YEAR/NAME' or COCO 'val2017' (default: the paper's)", list, item=str,
                         nullable=True),
-    "on_bad_annotation": Field("error", "'error' stops at a bad file; 'skip' leaves the image out and counts it",
-                               str, choices=ON_ERROR),
+    "on_bad_annotation": Field("error", "'error' stops at a bad annotation or image file; 'skip' leaves the image "
+                                        "out and counts it", str, choices=ON_ERROR),
     "num_workers": Field(0, "data-loading worker processes", int, minimum=0),
 }
 """The ``data`` section of a config."""
@@ -97,6 +100,30 @@ def parse_voc_annotation(path: str, classes: Sequence[str]) -> Tuple[int, int, n
     return int(width), int(height), np.array(rows, dtype=np.float32)
 
 
+IMAGE_SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"BM": "BMP", b"GIF8": "GIF",
+                    b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WebP"}
+"""The first bytes of the image formats OpenCV decodes (``mx.image.imread``)."""
+
+
+def check_image(path: str) -> None:
+    """Raise ``DataError`` naming ``path`` unless it is there and starts as an image file does.
+
+    Every image of a split is checked this way when the split loads (a read of its first bytes): one damaged or
+    empty file would otherwise stop training in a loader worker, with a stack trace that does not name it.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except FileNotFoundError:
+        raise DataError("{}: image is missing".format(path)) from None
+    except OSError as err:
+        raise DataError("{}: image cannot be read ({})".format(path, err.strerror)) from None
+    if not any(head.startswith(signature) for signature in IMAGE_SIGNATURES):
+        raise DataError("{}: not an image file ({}; expected {})".format(
+            path, "0 bytes" if not head else "starts with bytes {}".format(head[:4].hex(" ")),
+            ", ".join(sorted(set(IMAGE_SIGNATURES.values())))))
+
+
 def _xml_number(node: ET.Element, tag: str, where: str) -> float:
     text = node.findtext(tag)
     try:
@@ -119,7 +146,7 @@ class VOCLayoutDetection(VOCDetection):
     transform : callable, optional
         GluonCV detection transform ``(img, label) -> ...``.
     on_error : {'error', 'skip'}
-        What a bad annotation or a missing image does.
+        What a bad annotation or a missing or damaged image does.
     """
 
     def __init__(self, root: str, splits: Sequence[str], classes: Optional[Sequence[str]] = None,
@@ -137,9 +164,7 @@ class VOCLayoutDetection(VOCDetection):
         items, labels = [], []
         for year_dir, image_id in self._items:
             try:
-                image = layouts.voc_image_file(year_dir, image_id)
-                if not os.path.isfile(image):
-                    raise DataError("{}: image is missing".format(image))
+                check_image(layouts.voc_image_file(year_dir, image_id))
                 width, height, label = parse_voc_annotation(
                     layouts.voc_annotation_file(year_dir, image_id), self._classes)
             except DataError as err:
@@ -156,6 +181,11 @@ class VOCLayoutDetection(VOCDetection):
         """Category names, in label order."""
         return self._classes
 
+    def annotations(self) -> Iterator[Tuple[str, np.ndarray]]:
+        """``(name, label)`` per image in order: ``VOC2007/000001`` and its ``(N, 6)`` rows."""
+        for (year_dir, image_id), label in zip(self._items, self._label_cache):
+            yield "{}/{}".format(os.path.basename(year_dir), image_id), label
+
 
 class COCOLayoutDetection(COCODetection):
     """GluonCV's ``COCODetection`` for any COCO-layout root, with the file's own classes and checked labels.
@@ -171,7 +201,7 @@ class COCOLayoutDetection(COCODetection):
     transform : callable, optional
         GluonCV detection transform.
     on_error : {'error', 'skip'}
-        What a bad annotation or a missing image does.
+        What a bad annotation or a missing or damaged image does.
     skip_empty : bool
         Leave out images without objects (training); otherwise they get one row of -1 (GluonCV's convention).
     """
@@ -195,6 +225,11 @@ class COCOLayoutDetection(COCODetection):
     def classes(self) -> Tuple[str, ...]:
         """Category names, in label order (ascending category id); empty until the annotation file is read."""
         return self._classes or ()
+
+    def annotations(self) -> Iterator[Tuple[str, np.ndarray]]:
+        """``(name, label)`` per image in order: the file name under the split's folder and its ``(N, 5)`` rows."""
+        for image, label in zip(self._items, self._labels):
+            yield os.path.basename(image), np.asarray(label)
 
     def _load_jsons(self):
         from pycocotools.coco import COCO
@@ -240,6 +275,7 @@ class COCOLayoutDetection(COCODetection):
             raise DataError("{} lacks file_name, width or height".format(where)) from None
         if not os.path.isfile(image):
             raise DataError("{}: image is missing (listed in {})".format(image, path))
+        check_image(image)
         label = []
         for obj in coco.loadAnns(coco.getAnnIds(imgIds=[entry["id"]], iscrowd=None)):
             what = "{}, annotation id {}".format(where, obj.get("id"))
@@ -271,8 +307,24 @@ def _handle(err: DataError, on_error: str, skipped: List[str]) -> None:
 
 def _report_skipped(dataset, skipped: Sequence[str]) -> None:
     if skipped:
-        log.warning("%s: skipped %d image(s) with bad annotations, e.g.\n%s", dataset, len(skipped),
+        log.warning("%s: skipped %d image(s) with bad annotations or image files, e.g.\n%s", dataset, len(skipped),
                     "\n".join(skipped[:5]))
+
+
+def dataset_fingerprint(dataset: Union["VOCLayoutDetection", "COCOLayoutDetection"]) -> Dict[str, object]:
+    """What a data set holds, independent of where it lies: its image count, classes, and a SHA-256 over every
+    image's name and boxes (float32) in order.
+
+    A resumed run compares it to the one it started with, so moving a data set is allowed and training on another
+    one (another split list, or the same names with other boxes) is not.
+    """
+    digest = hashlib.sha256()
+    count = 0
+    for name, label in dataset.annotations():
+        digest.update(name.encode("utf-8") + b"\0")
+        digest.update(np.ascontiguousarray(label, dtype=np.float32).tobytes())
+        count += 1
+    return {"images": count, "classes": list(dataset.classes), "sha256": digest.hexdigest()}
 
 
 def detection_dataset(data: dict, train: bool):
@@ -290,7 +342,7 @@ def detection_dataset(data: dict, train: bool):
     VOCLayoutDetection or COCOLayoutDetection
     """
     fmt = data["format"]
-    root = os.path.expanduser(data["root"] or DEFAULT_ROOTS[fmt])
+    root = existing_path(os.path.expanduser(data["root"] or DEFAULT_ROOTS[fmt]))
     key = "train" if train else "val"
     splits = data[key + "_splits"] or DEFAULT_SPLITS[fmt][key]
     if fmt == "voc":

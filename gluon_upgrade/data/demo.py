@@ -3,9 +3,12 @@
 Every image is drawn from a random generator seeded by ``(seed, split, index)`` alone, so the same arguments
 give the same bytes whatever the number of worker processes.
 """
+import ctypes
 import json
 import os
 import shutil
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -26,6 +29,10 @@ DEMO_DEFAULTS = {"train": 2000, "test": 300, "size": 160, "seed": 0, "deformatio
 strength."""
 SPLITS = {"voc": ("trainval", "test"), "coco": ("train2017", "val2017")}
 """The names the training and the test split get in each layout."""
+DEMO_FILES = {"VOCdevkit", "annotations", *SPLITS["coco"], layouts.CLASSES_FILE, "demo_stats.json"}
+"""What a demo set's root holds, in either layout."""
+PR_SET_PDEATHSIG = 1
+"""Linux's prctl option: a signal for this process when its parent ends (``<linux/prctl.h>``)."""
 JPEG_QUALITY = 92
 SHORT_SIDE_RANGE = (0.75, 1.0)
 """An image's shorter side, as a fraction of its longer side ``size``."""
@@ -121,13 +128,28 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
         raise DataError("size={}: images need at least 32 pixels a side".format(size))
     if not 0.0 <= deformation <= 1.0:
         raise DataError("deformation={}: a strength from 0 (none) to 1 (the full ranges)".format(deformation))
-    _prepare_out(out, format, overwrite)
+    _require_replaceable(out, overwrite)
+    # Written beside ``out`` and renamed into place when complete: a crash or a kill leaves the old set as it
+    # was, and the next run deletes the partial folder.
+    partial = _partial_folder(out)
+    try:
+        dataset = _write(partial, format, train, test, size, seed, workers, deformation)
+        _replace(out, partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return DemoDataset(root=out, format=format, classes=CLASSES, splits=dataset.splits, deformation=deformation)
+
+
+def _write(out: str, format: str, train: int, test: int, size: int, seed: int, workers: Optional[int],
+           deformation: float) -> DemoDataset:
     if format == "voc":
         devkit = os.path.join(out, "VOCdevkit")
         os.makedirs(devkit)
         layouts.write_classes(devkit, CLASSES)
         writer = _VOCWriter(devkit)
     else:
+        os.makedirs(out)
         layouts.write_classes(out, CLASSES)
         writer = _COCOWriter(out)
     stats = []
@@ -135,7 +157,8 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
     workers = workers or os.cpu_count() or 1
     with ExitStack() as stack:
         if workers > 1:
-            draw = partial(stack.enter_context(ProcessPoolExecutor(max_workers=workers)).map, _draw, chunksize=16)
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with, initargs=(os.getpid(),))
+            draw = partial(stack.enter_context(pool).map, _draw, chunksize=16)
         else:
             draw = partial(map, _draw)
         for split_index, (split, count) in enumerate(zip(SPLITS[format], (train, test))):
@@ -152,6 +175,15 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
     return dataset
 
 
+def _die_with(parent: int) -> None:
+    """A drawing worker's start: end with the process that started it (Linux), even when that one is killed,
+    instead of waiting on its task queue for ever; the other workers keep that queue open."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _draw(job: Tuple[int, int, int, int, float]) -> Tuple[bytes, int, int, List[SceneObject]]:
     seed, split_index, index, size, deformation = job
     rng = np.random.default_rng([seed, split_index, index])
@@ -164,15 +196,51 @@ def _draw(job: Tuple[int, int, int, int, float]) -> Tuple[bytes, int, int, List[
     return jpeg.tobytes(), width, height, scene.objects
 
 
-def _prepare_out(out: str, format: str, overwrite: bool) -> None:
-    owned = ["VOCdevkit"] if format == "voc" else ["annotations", *SPLITS["coco"]]
-    present = [name for name in owned if os.path.exists(os.path.join(out, name))]
-    if present and not overwrite:
+def _require_replaceable(out: str, overwrite: bool) -> None:
+    """``out`` is new or empty, or holds a demo set and ``overwrite`` is set: a folder holding anything else is
+    not replaced, so that ``--overwrite`` cannot take files of the user's with it."""
+    present = sorted(os.listdir(out)) if os.path.isdir(out) else []
+    if not present:
+        return
+    if not overwrite:
         raise DataError("{} already holds {}; pass overwrite=True (--overwrite) to replace it".format(
             out, ", ".join(present)))
-    for name in present:
-        shutil.rmtree(os.path.join(out, name))
-    os.makedirs(out, exist_ok=True)
+    foreign = [name for name in present if name not in DEMO_FILES]
+    if foreign:
+        raise DataError("{} holds files no demo set writes ({}); --overwrite replaces the whole folder, so give an "
+                        "empty or new folder".format(out, ", ".join(foreign)))
+
+
+def _partial_folder(out: str) -> str:
+    """``.NAME.partial-PID`` beside ``out``; those of processes no longer running are deleted."""
+    parent, name = os.path.split(os.path.abspath(out))
+    os.makedirs(parent, exist_ok=True)
+    prefix = ".{}.partial-".format(name)
+    for entry in os.listdir(parent):
+        if entry.startswith(prefix) and not _running(entry[len(prefix):]):
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+    return os.path.join(parent, prefix + str(os.getpid()))
+
+
+def _running(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _replace(out: str, complete: str) -> None:
+    """Put the folder ``complete`` in the place of ``out`` by renames (the old one, if any, is deleted after)."""
+    if not os.path.exists(out):
+        os.rename(complete, out)
+        return
+    old = complete.replace(".partial-", ".old-")
+    os.rename(out, old)
+    os.rename(complete, out)
+    shutil.rmtree(old)
 
 
 class _VOCWriter:

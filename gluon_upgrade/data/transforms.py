@@ -21,7 +21,7 @@ from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
 from mxnet.gluon import Block
 
 from ..config.schema import Field
-from ..errors import UpgradeError
+from ..errors import UpgradeError, mxnet_message
 from ..runtime import net_context
 
 FAMILIES = ("ssd", "yolo3")
@@ -183,7 +183,7 @@ def load_image(path: str, size: int) -> typing.Tuple[mx.nd.NDArray, np.ndarray]:
     try:
         image = mx.image.imread(path)
     except mx.base.MXNetError as err:
-        raise UpgradeError("cannot read image {}: {}".format(path, str(err).split("\n")[0])) from None
+        raise UpgradeError("cannot read image {}: {}".format(path, mxnet_message(err))) from None
     tensor, _ = SSDDefaultValTransform(size, size)(image, np.zeros((0, 5)))
     return tensor.expand_dims(0), timage.imresize(image, size, size, interp=1).asnumpy()
 

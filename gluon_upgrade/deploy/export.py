@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence
 import mxnet as mx
 import numpy as np
 
+from ..models.zoo import require_params_fit
 from .onnx_export import ONNX_OPSET, OnnxCheck, check_onnx, export_onnx, load_symbol
 from .symbol import save_network
 
@@ -57,6 +58,7 @@ def export_symbol_files(symbol_file: str, params_file: str, out: str, input_shap
         Missing files, onnx not installed, or a graph ``mx2onnx`` cannot convert.
     """
     sym, params = load_symbol(symbol_file, params_file)
+    require_params_fit(sym, params, input_shape, params_file)
     opset = opset or ONNX_OPSET
     export_onnx(sym, params, input_shape, out, opset)
     check = None if check_input is None else check_onnx(sym, params, out, check_input, backend)

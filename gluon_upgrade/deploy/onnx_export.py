@@ -13,9 +13,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import mxnet as mx
 import numpy as np
 
-from ..errors import UpgradeError
+from ..errors import UpgradeError, mxnet_message
 from ..selection.layers import DEFORMABLE_OPS, SAMPLED_MARK
-from ..models.zoo import read_params
+from ..models.zoo import check_symbol_file, read_params
 from ..surgery.fast import require_operators_of
 
 BACKENDS = ("auto", "onnxruntime", "reference")
@@ -39,11 +39,12 @@ def load_symbol(symbol_file: str, params_file: str) -> Tuple[mx.sym.Symbol, Dict
     for path in (symbol_file, params_file):
         if not os.path.isfile(path):
             raise UpgradeError("exported model file not found: {}".format(path))
+    check_symbol_file(symbol_file)
     require_operators_of(symbol_file)
     try:
         sym = mx.sym.load(symbol_file)
     except mx.base.MXNetError as err:
-        raise UpgradeError("cannot load {}: {}".format(symbol_file, str(err).strip().split("\n")[0])) from None
+        raise UpgradeError("cannot load {}: {}".format(symbol_file, mxnet_message(err))) from None
     saved = read_params(params_file)
     return sym, {name.split(":", 1)[-1]: value for name, value in saved.items()}
 

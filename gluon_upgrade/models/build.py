@@ -32,7 +32,8 @@ FIELDS = {
                         nullable=True, minimum=32),
     "pretrained": Field(False, "start from GluonCV's trained weights (VOC or COCO classes)", bool),
     "pretrained_base": Field(True, "an ImageNet-trained backbone for a new network", bool),
-    "weights": Field(None, "a .params file of the standard-convolution network, loaded before any upgrade", str,
+    "weights": Field(None, "a .params file of the standard-convolution network, loaded before any upgrade (a "
+                           "relative path: to this file, else to the working folder or the repository)", str,
                      nullable=True),
     "mode": Field("baseline", "baseline | dcn_scratch (deformable from the start) | upgrade (of trained weights)",
                   str, choices=MODES),
@@ -133,8 +134,9 @@ def trained_network(model: Mapping, classes: Optional[Sequence[str]], weights: O
     if not (weights or model["weights"] or model["pretrained"]):
         raise ConfigError("nothing trained to use: give --weights FILE, model.weights or model.pretrained: true")
     if weights:
-        # Every weight comes from the file: the backbone's pretrained weights (maybe not on this machine) are moot.
-        model = dict(model, pretrained_base=False)
+        # Every weight comes from the file: the baseline file an upgrade starts from (model.weights), the zoo's
+        # and the backbone's pretrained weights (maybe not on this machine) are moot.
+        model = dict(model, weights=None, pretrained=False, pretrained_base=False)
     net = build_network(model, classes, ctx)
     if weights:
         load_weights(net, weights, "{} in mode {}".format(model["name"], model["mode"]), ctx)
@@ -146,3 +148,21 @@ def config_network(config: Mapping, weights: Optional[str], ctx: Sequence[str] =
     ``weights`` loaded after any upgrade, on the contexts named ``ctx``."""
     classes = detection_dataset(config["data"], train=False).classes
     return trained_network(config["model"], classes, weights, contexts(list(ctx)))
+
+
+def config_baseline(config: Mapping, weights: str,
+                    input_shape: Optional[Sequence[int]] = None) -> Tuple[Block, Tuple[int, ...]]:
+    """The trained standard-convolution network of a baseline's training config (a run's ``config.yaml``), with
+    ``weights`` loaded, ready to upgrade; and its input shape (``input_shape``, else one image at the config's
+    training size).
+
+    Raises
+    ------
+    ConfigError
+        The config describes a network that is already deformable (``model.mode`` other than ``baseline``).
+    """
+    if config["model"]["mode"] != "baseline":
+        raise ConfigError("model.mode is {}, a network that is already deformable; give a baseline's config "
+                          "(model.mode: baseline)".format(config["model"]["mode"]))
+    size = input_size(config["model"])
+    return config_network(config, weights), tuple(input_shape or (1, 3, size, size))

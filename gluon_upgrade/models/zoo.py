@@ -1,6 +1,9 @@
 """Load the networks to upgrade: GluonCV model-zoo models and exported symbol models, with clear errors."""
+import contextlib
 import difflib
 import inspect
+import io
+import json
 import os
 import re
 from typing import Dict, Optional, Sequence, Tuple
@@ -8,7 +11,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import mxnet as mx
 from mxnet.gluon import Block, SymbolBlock
 
-from ..errors import UpgradeError
+from ..errors import UpgradeError, mxnet_message
 from ..paths import existing_path
 from ..surgery.fast import require_operators_of
 from .project import PROJECT_MODELS, project_model
@@ -64,6 +67,8 @@ def zoo_model(name: str, **kwargs) -> Block:
     file.
     """
     from gluoncv.model_zoo import get_model
+    store = os.path.join(mx.base.data_dir(), "models")
+    locks = _lock_files(store)
     try:
         # A fresh name manager gives the network the names it gets in a fresh process (ssd0_...): parameters
         # of GluonCV's symbol feature extractors are saved under those names, so a file saved by one network
@@ -73,10 +78,19 @@ def zoo_model(name: str, **kwargs) -> Block:
                 return project_model(name)(**kwargs)
             return get_model(name, **kwargs)
     except (OSError, ConnectionError) as err:
+        # GluonCV's download takes a lock file beside the weights and leaves it, empty, when the fetch fails.
+        for path in _lock_files(store) - locks:
+            if os.path.getsize(path) == 0:
+                os.remove(path)
         raise UpgradeError(
             "building {} needs GluonCV weights that could not be fetched ({}): copy them into {}, "
             "or build without them (pretrained: false, pretrained_base: false)".format(
-                name, str(err).split("\n")[0][:200], os.path.join(mx.base.data_dir(), "models"))) from None
+                name, str(err).split("\n")[0][:200], store)) from None
+
+
+def _lock_files(folder: str) -> set:
+    return {os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".lock")} if os.path.isdir(
+        folder) else set()
 
 
 def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = False, random: bool = False,
@@ -113,7 +127,13 @@ def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = 
     net = zoo_model(name, **kwargs)
     shape = tuple(input_shape or default_input_shape(name))
     if random:
-        random_init(net, shape, seed=seed, ctx=ctx)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # MXNet prints the failed shapes before raising
+                random_init(net, shape, seed=seed, ctx=ctx)
+        except (ValueError, mx.base.MXNetError) as err:  # Gluon's deferred initialisation raises ValueError
+            raise UpgradeError("{} cannot take an input of shape {} ({}); its training size is {}".format(
+                name, ",".join(map(str, shape)), mxnet_message(err),
+                ",".join(map(str, default_input_shape(name))))) from None
     elif weights is not None:
         load_weights(net, weights, name, ctx)
     return net
@@ -132,7 +152,7 @@ def load_weights(net: Block, path: str, what: str, ctx: mx.Context = mx.cpu()) -
     except (AssertionError, mx.base.MXNetError, ValueError) as err:
         read_params(path)  # an unreadable file says so; a readable one failed to fit
         raise UpgradeError("{} does not fit {}: {} (a file saved after an upgrade loads only into a network "
-                           "upgraded the same way)".format(path, what, str(err).strip().split("\n")[0])) from None
+                           "upgraded the same way)".format(path, what, mxnet_message(err))) from None
 
 
 def signature_args(name: str) -> Sequence[str]:
@@ -141,9 +161,15 @@ def signature_args(name: str) -> Sequence[str]:
     return list(inspect.signature(project_model(name) or _models[name.lower()]).parameters)
 
 
-def load_symbol_model(symbol_file: str, params_file: str, input_names: Sequence[str] = ("data",),
+def load_symbol_model(symbol_file: str, params_file: str, input_shape: Optional[Sequence[int]] = None,
                       ctx: mx.Context = mx.cpu()) -> SymbolBlock:
-    """Load an exported ``*-symbol.json`` + ``*.params`` model as a ``SymbolBlock``.
+    """Load an exported ``*-symbol.json`` + ``*.params`` model (one input, ``data``) as a ``SymbolBlock``.
+
+    Parameters
+    ----------
+    input_shape : sequence of int, optional
+        ``N, C, H, W`` of ``data``. Given, every parameter's shape is checked against the graph for that input
+        (``require_params_fit``): MXNet loads arrays of any shape into a graph and fails only when it runs.
 
     Raises
     ------
@@ -153,13 +179,67 @@ def load_symbol_model(symbol_file: str, params_file: str, input_names: Sequence[
     for path in (symbol_file, params_file):
         if not os.path.isfile(path):
             raise UpgradeError("file not found: {}".format(path))
+    check_symbol_file(symbol_file)
     require_operators_of(symbol_file)
     try:
-        return SymbolBlock.imports(symbol_file, list(input_names), params_file, ctx=ctx)
+        net = SymbolBlock.imports(symbol_file, ["data"], params_file, ctx=ctx)
     except (AssertionError, mx.base.MXNetError, ValueError) as err:
         read_params(params_file)  # an unreadable file says so; a readable one failed to fit
-        raise UpgradeError("cannot load {} with {}: {}".format(
-            symbol_file, params_file, str(err).strip().split("\n")[0])) from None
+        raise UpgradeError("cannot load {} with {}: {}".format(symbol_file, params_file, mxnet_message(err))) from None
+    if input_shape is not None:
+        saved = {name.split(":", 1)[-1]: value for name, value in read_params(params_file).items()}
+        require_params_fit(mx.sym.load(symbol_file), saved, input_shape, params_file)
+    return net
+
+
+def require_params_fit(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], input_shape: Sequence[int],
+                       where: str) -> None:
+    """Check that ``params`` (name -> array, no ``arg:``/``aux:`` prefix) has every parameter of ``sym`` in the
+    shape the graph needs for an input ``data`` of ``input_shape``.
+
+    Raises
+    ------
+    UpgradeError
+        The graph cannot take that input, or a parameter is missing or has another shape (the message names the
+        first ones and counts the rest).
+    """
+    shape = tuple(int(v) for v in input_shape)
+    try:
+        arg_shapes, _, aux_shapes = sym.infer_shape(data=shape)
+    except mx.base.MXNetError as err:
+        raise UpgradeError("the graph cannot take an input of shape {}: {}".format(
+            ",".join(map(str, shape)), mxnet_message(err))) from None
+    if arg_shapes is None:
+        raise UpgradeError("the graph's parameter shapes do not follow from an input of shape {}".format(
+            ",".join(map(str, shape))))
+    needed = dict(zip(sym.list_arguments(), arg_shapes))
+    needed.update(zip(sym.list_auxiliary_states(), aux_shapes))
+    needed.pop("data", None)
+    missing = [name for name in needed if name not in params]
+    wrong = ["{} is {}, the graph needs {}".format(name, tuple(params[name].shape), tuple(needed[name]))
+             for name in needed if name in params and tuple(params[name].shape) != tuple(needed[name])]
+    described = "{} does not fit the graph for an input of shape {}".format(where, ",".join(map(str, shape)))
+    if missing:
+        raise UpgradeError("{}: it lacks {} parameter(s): {}".format(described, len(missing), _first(missing)))
+    if wrong:
+        raise UpgradeError("{}: {} parameter(s) have other shapes: {}".format(described, len(wrong), _first(wrong)))
+
+
+def _first(items: Sequence[str], shown: int = 3) -> str:
+    more = len(items) - shown
+    return "; ".join(items[:shown]) + ("; and {} more".format(more) if more > 0 else "")
+
+
+def check_symbol_file(path: str) -> None:
+    """Raise ``UpgradeError`` naming ``path`` unless it is a JSON graph with ``nodes``, as
+    ``HybridBlock.export`` writes: MXNet's own error for a damaged file is a stack trace or undecodable bytes."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            graph = json.load(handle)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise UpgradeError("{}: not an MXNet symbol file ({})".format(path, err)) from None
+    if not (isinstance(graph, dict) and isinstance(graph.get("nodes"), list)):
+        raise UpgradeError("{}: not an MXNet symbol file (JSON without a list of nodes)".format(path))
 
 
 def read_params(path: str) -> Dict[str, mx.nd.NDArray]:

@@ -3,8 +3,10 @@ from typing import Mapping
 
 import mxnet as mx
 
+from ..errors import ConfigError
 from ..models.build import build_network
 from ..reporting.params import upgrade_report
+from ..runtime import contexts
 from .schedule import require_epochs
 
 
@@ -15,7 +17,8 @@ def dry_run(config: Mapping) -> str:
     -------
     str
         YAML of the whole config, every default and computed schedule filled in, after comment lines that say
-        which network was built and which layers are deformable.
+        which network was built, which layers are deformable, and, if so, which devices of ``ctx`` this machine
+        lacks.
 
     Raises
     ------
@@ -29,4 +32,9 @@ def dry_run(config: Mapping) -> str:
     lines = ["# {} ({}): {:,} parameters, {} deformable layers{}".format(
         model["name"], model["mode"], report.params_after, len(report.layers),
         ": " + ", ".join(layer.name for layer in report.layers) if report.layers else "")]
+    try:
+        contexts(config["ctx"])
+    except ConfigError as err:
+        # A config for a GPU cluster is checked on a laptop too: say what training here would meet, and go on.
+        lines.append("# not on this machine: {}".format(err))
     return "\n".join(lines) + "\n" + config.to_yaml()

@@ -4,6 +4,7 @@ MXNet's own ``tools/launch.py`` is not shipped in its wheel; this does the ``loc
 """
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -85,15 +86,20 @@ def _popen(process: Process) -> subprocess.Popen:
     return subprocess.Popen(["ssh", "-o", "StrictHostKeyChecking=no", process.host, remote])
 
 
-def run(processes: Sequence[Process], grace: float = 30.0) -> int:
+def run(processes: Sequence[Process], grace: float = 30.0, stop_grace: float = 10.0) -> int:
     """Start every process and wait for the workers.
 
-    Returns the first non-zero worker exit status (every other process is then stopped), else 0. Servers and
-    the scheduler exit once the workers have; any still running ``grace`` seconds later are stopped.
+    Returns the first non-zero worker exit status (every other process is then stopped), else 0; 130 after
+    Ctrl-C or SIGTERM (every process is then stopped). Servers and the scheduler exit once the workers have; any
+    still running ``grace`` seconds later are stopped. Stopping is SIGTERM, then SIGKILL for a process still
+    running ``stop_grace`` seconds later.
     """
     started = [(p, _popen(p)) for p in processes]
     workers = [(p, h) for p, h in started if p.role == "worker"]
     status = 0
+    # A job scheduler's SIGTERM to the launcher stops it as Ctrl-C does: every process it started is ended
+    # below (workers save their weights on SIGTERM), instead of left running without it.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         while any(h.poll() is None for _, h in workers):
             failed = [h.returncode for _, h in workers if h.poll() not in (None, 0)]
@@ -105,12 +111,29 @@ def run(processes: Sequence[Process], grace: float = 30.0) -> int:
             status = next((h.returncode for _, h in workers if h.returncode), 0)
     except KeyboardInterrupt:
         status = 130
-    deadline = time.monotonic() + (grace if status == 0 else 0)
-    for _, handle in started:
-        remaining = max(0.0, deadline - time.monotonic())
-        try:
-            handle.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            handle.terminate()
-            handle.wait()
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    try:
+        handles = [handle for _, handle in started]
+        _wait_all(handles, grace if status == 0 else 0)
+        for handle in handles:
+            if handle.poll() is None:
+                handle.terminate()
+        # A worker blocked inside a kvstore call never runs its SIGTERM handler: kill what is left.
+        _wait_all(handles, stop_grace)
+        for handle in handles:
+            if handle.poll() is None:
+                handle.kill()
+                handle.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return status
+
+
+def _wait_all(handles: Sequence[subprocess.Popen], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while any(h.poll() is None for h in handles) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")

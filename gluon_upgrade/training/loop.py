@@ -6,7 +6,7 @@ import random
 import signal
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Mapping, Optional
 
@@ -17,7 +17,7 @@ from mxnet.contrib import amp
 from gluoncv.data.mixup.detection import MixupDetection
 
 from ..config.schema import Field
-from ..data.datasets import detection_dataset
+from ..data.datasets import dataset_fingerprint, detection_dataset
 from ..data.transforms import train_loader
 from ..errors import ConfigError, GluonUpgradeError
 from ..machine import machine_record
@@ -98,25 +98,35 @@ def train(config: Mapping, output: str, resume: bool = False, progress: bool = T
     check_trainable(config)
     worker = connect(config["train"]["kvstore"])
     run = RunDir(output)
-    if resume:
-        state = _recover(run, worker)
-    else:
-        run.require_new()
-        state = None
-    # Every start-up check (devices, data, weights, batch split) runs in _Run before the folder is written, so a
-    # run that cannot start leaves nothing behind and the corrected command is not refused.
-    session = _Run(config, run, worker, state, progress)
-    if worker.chief:
-        if not resume:
-            run.create(config.to_yaml())
-        run.record_machine(machine_record(session.ctx[0].device_type), state["epoch"] if state else 0)
-    worker.barrier()
-    with _log_to(run, worker), _stop_on_sigterm():
-        return session.fit()
+    with ExitStack() as held:
+        # The chief holds the run's lock from before it reads the run (resume) or writes its first file (a new
+        # run) until it returns: a second process on the same run stops with one line.
+        if resume:
+            run.require_run()
+            if worker.chief:
+                held.enter_context(run.locked())
+            state = _recover(run, worker)
+        else:
+            run.require_new()
+            state = None
+        # Every start-up check (devices, data, weights, batch split) runs in _Run before the folder is written, so
+        # a run that cannot start leaves nothing behind and the corrected command is not refused.
+        session = _Run(config, run, worker, state, progress)
+        if worker.chief:
+            data = {"train": dataset_fingerprint(session.train_set), "val": dataset_fingerprint(session.val_set)}
+            if resume:
+                run.require_same_data(data, config["data"]["root"] or "(the default)")
+            else:
+                held.enter_context(run.locked())
+                run.create(config.to_yaml())
+            run.record_data(data)
+            run.record_machine(machine_record(session.ctx[0].device_type), state["epoch"] if state else 0)
+        worker.barrier()
+        with _log_to(run, worker), _stop_on_sigterm():
+            return session.fit()
 
 
 def _recover(run: RunDir, worker: Worker) -> Optional[dict]:
-    run.require_run()
     state = run.recover() if worker.chief else None
     worker.barrier()
     return state if worker.chief else run.read_state()
@@ -216,10 +226,8 @@ class _Run:
         self.losses = detector_losses(self.net)
         self.batch = self._worker_batch()
         self.mixup = MixupDetection(self.train_set) if self.train_cfg["mixup"] else None
-        self.loader = train_loader(self.mixup or self.train_set, self.net, self.size, self.batch,
-                                   config["data"]["num_workers"], worker.count, worker.rank,
-                                   self.train_cfg["random_shape"], self.mixup is not None,
-                                   self.train_cfg["augment"])
+        self.mixing, self.loader = None, None
+        self.loader = self._loader(self.state["epoch"] + 1)
         if len(self.loader) == 0:
             raise ConfigError("train.batch_size: {} images per worker, but a worker's share of the training set "
                               "has {} images".format(self.batch, len(self.train_set) // worker.count))
@@ -248,6 +256,27 @@ class _Run:
                          self.ctx)
         broadcast(net, self.worker)
         return net
+
+    def _loader(self, epoch: int):
+        """The training loader for ``epoch``: the one in use, or a new one where mixup switches.
+
+        GluonCV's recipe mixes images with Beta(1.5, 1.5) ratios except in the last ``no_mixup_epochs`` epochs.
+        Loader workers are forked with the data set as it is then, and never see a later ``set_mixup``: the
+        switch builds a new loader (and so new workers) after setting it.
+        """
+        if self.mixup is not None:
+            mixing = epoch <= self.train_cfg["epochs"] - self.train_cfg["no_mixup_epochs"]
+            if mixing != self.mixing:
+                self.mixup.set_mixup(*((np.random.beta, 1.5, 1.5) if mixing else (None,)))
+                self.mixing = mixing
+                self.loader = None
+        if self.loader is not None:
+            return self.loader
+        # YOLOv3's target generator runs the network on one input: not through a graph cached for training.
+        self.net.hybridize(active=False)
+        return train_loader(self.mixup or self.train_set, self.net, self.size, self.batch,
+                            self.config["data"]["num_workers"], self.worker.count, self.worker.rank,
+                            self.train_cfg["random_shape"], self.mixup is not None, self.train_cfg["augment"])
 
     def _worker_batch(self) -> int:
         total, workers = self.train_cfg["batch_size"], self.worker.count
@@ -289,11 +318,8 @@ class _Run:
             self.net.hybridize(static_alloc=True, static_shape=not self.train_cfg["random_shape"])
 
     def _train_epoch(self, epoch: int) -> Dict[str, float]:
+        self.loader = self._loader(epoch)
         self._hybridize()
-        if self.mixup is not None:
-            # GluonCV's recipe: Beta(1.5, 1.5) mixing ratios, none in the last no_mixup_epochs epochs.
-            mixing = epoch <= self.train_cfg["epochs"] - self.train_cfg["no_mixup_epochs"]
-            self.mixup.set_mixup(*((np.random.beta, 1.5, 1.5) if mixing else (None,)))
         iterations = len(self.loader)
         sums = dict.fromkeys(("train_loss",) + tuple(self.losses.parts), 0.0)
         bar = progress_bar(iterations, "epoch {}/{}".format(epoch, self.train_cfg["epochs"]), "it",

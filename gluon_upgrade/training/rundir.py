@@ -9,7 +9,11 @@ import csv
 import io
 import json
 import os
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+
+import portalocker
+from portalocker.portalocker import LockfLocker
 
 from ..errors import ConfigError
 
@@ -22,6 +26,8 @@ BEST = "best.params"
 INTERRUPTED = "interrupted.params"
 STATE = "state.json"
 MACHINE = "machine.json"
+DATA = "data.json"
+LOCK = ".lock"
 
 Writer = Callable[[str], None]
 """Writes one file to the path it is given."""
@@ -46,13 +52,20 @@ class RunDir:
             raise ConfigError("--resume: {} holds no run (no {})".format(self.path, CONFIG))
 
     def require_new(self) -> None:
-        """Raise ``ConfigError`` if a run has started here (resume it, or choose another output)."""
+        """Raise ``ConfigError`` if a run has started here (resume it, or choose another output), or if the
+        folder holds anything else: a run writes ``log.txt``, ``metrics.csv``, ... and would replace files of
+        the same names."""
         if self.holds_run():
             raise ConfigError("{} already holds a run; continue it with --resume, or give another --output".format(
                 self.path))
+        others = sorted(set(os.listdir(self.path)) - {LOCK}) if os.path.isdir(self.path) else []
+        if others:
+            raise ConfigError("{} holds files that are not a run ({}); give a new or empty folder as --output".format(
+                self.path, ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")))
 
     def create(self, config_text: str) -> None:
-        """Start a new run here: save its resolved config.
+        """Start a new run here: save its resolved config (call it holding ``locked``, so that of two processes
+        starting the same run one is refused).
 
         Raises
         ------
@@ -62,6 +75,39 @@ class RunDir:
         self.require_new()
         os.makedirs(self.path, exist_ok=True)
         atomic_write(self.file(CONFIG), lambda p: _write_text(p, config_text))
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run's lock (``.lock``, the holder's process id inside) while training or resuming it.
+
+        The operating system releases the lock when its process ends, however it ends, so a killed run never
+        blocks its resume. It is a POSIX record lock (``lockf``), not portalocker's default ``flock``: data-loader
+        workers forked during the run do not inherit it and cannot hold it past their parent. Record locks belong
+        to the process, so one process must not hold the same run twice (closing either handle would release
+        it). The file stays: deleting a lock file races with a process about to take it.
+
+        Raises
+        ------
+        ConfigError
+            Another process holds the lock: two processes would write every epoch twice.
+        """
+        os.makedirs(self.path, exist_ok=True)
+        handle = open(self.file(LOCK), "a+", encoding="utf-8")
+        try:
+            try:
+                LockfLocker().lock(handle, portalocker.LOCK_EX | portalocker.LOCK_NB)
+            except portalocker.LockException:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise ConfigError("{} is in use by another training process (pid {}); wait for it to end, or give "
+                                  "another --output".format(self.path, holder)) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write("{}\n".format(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()  # closing the file releases the lock
 
     def record_machine(self, record: Mapping, epoch: int) -> None:
         """Add ``record`` (``machine.machine_record()``) to ``machine.json``, a list with one entry per start of
@@ -73,6 +119,34 @@ class RunDir:
                 starts = json.load(f)
         starts.append(dict(record, from_epoch=epoch))
         atomic_write(path, lambda p: _write_text(p, json.dumps(starts, indent=2) + "\n"))
+
+    def record_data(self, fingerprints: Mapping[str, Mapping]) -> None:
+        """Save what the run trains and validates on (``datasets.dataset_fingerprint`` per split) in ``data.json``."""
+        atomic_write(self.file(DATA), lambda p: _write_text(p, json.dumps(fingerprints, indent=2) + "\n"))
+
+    def require_same_data(self, fingerprints: Mapping[str, Mapping], root: str) -> None:
+        """Refuse to resume this run on other data than it started with.
+
+        ``data.root`` may change (a data set moved to another disk), but the images and boxes must be the same:
+        ``fingerprints`` maps ``train``/``val`` to ``datasets.dataset_fingerprint`` of the data at ``root``. A run
+        without ``data.json`` (started before it was recorded) passes.
+
+        Raises
+        ------
+        ConfigError
+            A split whose images, boxes or classes differ; the message gives both image counts.
+        """
+        if not os.path.exists(self.file(DATA)):
+            return
+        with open(self.file(DATA), encoding="utf-8") as f:
+            saved = json.load(f)
+        changed = ["{} split ({} images now, {} when the run started)".format(
+            split, fingerprints[split]["images"], saved[split]["images"])
+            for split in ("train", "val") if saved.get(split) != fingerprints.get(split)]
+        if changed:
+            raise ConfigError("--resume: data.root {} holds another data set than the run in {} started with: the "
+                              "{} differ; resume on that data set, or start a new run".format(
+                                  root, self.path, " and the ".join(changed)))
 
     def commit(self, state: Mapping, writers: Mapping[str, Writer]) -> None:
         """Write the files of ``writers`` (name -> writer) and ``state`` as one all-or-nothing step."""

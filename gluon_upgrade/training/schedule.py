@@ -18,8 +18,9 @@ FIELDS = {
     "offsets_only_epochs": Field(0, "the first N epochs train only the deformable layers' offset branches (every "
                                     "other parameter at learning rate x0; batch-norm statistics still update); "
                                     "0: everything from the start", int, minimum=0),
-    "fine_tune_of": Field(None, "the baseline config this run fine-tunes (a path relative to this file): its "
-                                "epochs set this run's schedule by the paper's rule", str, nullable=True),
+    "fine_tune_of": Field(None, "the baseline config this run fine-tunes (a relative path: to this file, else to "
+                                "the working folder or the repository): its epochs set this run's schedule by the "
+                                "paper's rule", str, nullable=True),
 }
 """The schedule keys of the ``train`` section."""
 
@@ -57,8 +58,9 @@ def check_schedule(config: dict) -> List[Tuple[str, str]]:
     problems = []
     decays = train["lr_decay_epoch"] or []
     if any(d >= epochs for d in decays):
-        problems.append(("train.lr_decay_epoch", "entries must be below train.epochs ({}), got {}".format(
-            epochs, decays)))
+        problems.append(("train.lr_decay_epoch", "entries must be below train.epochs ({}), got {} (a shorter run "
+                                                 "needs its own, e.g. --set 'train.lr_decay_epoch={}')".format(
+                                                     epochs, decays, _decay_for(epochs, train["warmup_epochs"]))))
     if sorted(set(decays)) != decays:
         problems.append(("train.lr_decay_epoch", "must be strictly increasing, got {}".format(decays)))
     warmup = train["warmup_epochs"]
@@ -103,3 +105,9 @@ class Schedule:
     def __call__(self, epoch: int, iteration: int) -> float:
         """The rate for ``iteration`` (0-based) of ``epoch`` (1-based)."""
         return self._scheduler((epoch - 1) * self.iters_per_epoch + iteration)
+
+
+def _decay_for(epochs: int, warmup: int) -> List[int]:
+    """A decay epoch that fits ``epochs`` after ``warmup`` (2/3 of the run, or none), for an error's advice."""
+    step = max(epochs * 2 // 3, warmup + 1)
+    return [step] if step < epochs else []

@@ -1,9 +1,16 @@
 """gluon-upgrade: upgrade trained Gluon networks' convolutions to deformable convolutions in place."""
+import re
+
 from setuptools import find_packages, setup
+
+# The version is written once, in the package; read it as text (importing the package needs MXNet).
+VERSION = re.search(r'^__version__ = "([^"]+)"', open("gluon_upgrade/__init__.py", encoding="utf-8").read(),
+                    re.M).group(1)
 
 setup(
     name="gluon-upgrade",
-    version="0.1.0",
+    version=VERSION,
+    license="Apache-2.0",
     description=("Upgrade standard convolutions of trained MXNet Gluon / GluonCV networks to deformable "
                  "convolutions in place, keeping every trained weight and every output."),
     long_description=open("README.md", encoding="utf-8").read(),

@@ -82,6 +82,28 @@ class Config(dict):
         return yaml.safe_dump(_plain(self), sort_keys=False, default_flow_style=None)
 
 
+def key_reference(schema: Schema, prefix: str = "") -> List[str]:
+    """Markdown table rows ``| key | type | default | values | meaning |``, one per key of ``schema``, in order,
+    from the fields' own documentation (the reference of ``docs/config_reference.md``)."""
+    rows = []
+    for key, field in schema.items():
+        path = prefix + key
+        if isinstance(field, Mapping):
+            rows += key_reference(field, path + ".")
+            continue
+        kind = "list of {}".format(field.item.__name__) if field.type is list else field.type.__name__
+        bounds = ["one of " + ", ".join(str(c) for c in field.choices)] if field.choices else []
+        bounds += [">= {:g}".format(field.minimum)] if field.minimum is not None else []
+        bounds += ["> {:g}".format(field.above)] if field.above is not None else []
+        bounds += ["<= {:g}".format(field.maximum)] if field.maximum is not None else []
+        bounds += ["or null"] if field.nullable else []
+        default = "null" if field.default is None else yaml.safe_dump(field.default, default_flow_style=True).strip()
+        default = default[:-4].strip() if default.endswith("...") else default
+        rows.append("| `{}` | {} | `{}` | {} | {} |".format(path, kind, default, "; ".join(bounds),
+                                                            field.doc.replace("|", "\\|")))
+    return rows
+
+
 def differences(a: Mapping, b: Mapping, prefix: str = "") -> List[str]:
     """Dotted keys whose values differ between two configs of the same schema (``train.lr``, ...)."""
     keys = []

@@ -90,3 +90,19 @@ def test_every_command_shown_parses(doc):
             parser_of(script)(args)
         except SystemExit as stop:
             pytest.fail("{}: python {} {} does not parse (exit {})".format(doc, script, " ".join(args), stop.code))
+
+
+def test_the_key_reference_is_the_schemas_own():
+    """docs/config_reference.md is regenerated whenever a field changes (scripts/config_reference.py)."""
+    from gluon_upgrade.config.reference import reference_markdown
+    assert read("docs/config_reference.md") == reference_markdown()
+
+
+def test_a_key_reference_row_says_type_default_values_and_meaning():
+    from gluon_upgrade.config.schema import Field, key_reference
+    schema = {"seed": Field(0, "the seed", int, minimum=0),
+              "train": {"mode": Field("a", "a | b", str, choices=("a", "b")),
+                        "decay": Field(None, "epochs", list, item=int, nullable=True)}}
+    assert key_reference(schema) == ["| `seed` | int | `0` | >= 0 | the seed |",
+                                     "| `train.mode` | str | `a` | one of a, b | a \\| b |",
+                                     "| `train.decay` | list of int | `null` | or null | epochs |"]

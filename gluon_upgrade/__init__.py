@@ -13,12 +13,13 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess by th
         "pip install 'gluon-upgrade[cu112]' (mxnet-cu112==1.9.1, CUDA 11.2)"
     ) from err
 
-from .errors import ConfigError, DataError, GluonUpgradeError, UpgradeError
+from .errors import (ConfigError, DataError, ExportError, GluonUpgradeError, ModelError, TrainingError, UpgradeError,
+                     UsageError)
 from .models.zoo import load_zoo_model
 from .reporting.params import LayerCost, UpgradeReport, upgrade_report
 from .selection.layers import ConvLayer, conv_layers
 from .surgery.inplace import upgrade
-from .verify import (Difference, Verification, compare_networks, exactness_tolerance, network_outputs,
+from .verify import (Difference, Verification, exactness_tolerance, network_outputs,
                      output_difference, upgrade_verified, verify_outputs)
 
 __version__ = "0.1.0"
@@ -28,12 +29,15 @@ __all__ = [
     "ConvLayer",
     "DataError",
     "Difference",
+    "ExportError",
     "GluonUpgradeError",
     "LayerCost",
+    "ModelError",
+    "TrainingError",
     "UpgradeError",
     "UpgradeReport",
+    "UsageError",
     "Verification",
-    "compare_networks",
     "conv_layers",
     "exactness_tolerance",
     "load_zoo_model",

@@ -8,7 +8,7 @@ import sys
 import warnings
 from typing import Callable, Optional, Sequence, Tuple
 
-from .errors import GluonUpgradeError, UpgradeError
+from .errors import GluonUpgradeError, UsageError
 
 RESUME_HINT = "interrupted; run the same command again to resume"
 
@@ -24,7 +24,7 @@ def input_shape(text: Optional[str]) -> Optional[Tuple[int, ...]]:
 
     Raises
     ------
-    UpgradeError
+    UsageError
         Not four positive integers.
     """
     if text is None:
@@ -34,7 +34,7 @@ def input_shape(text: Optional[str]) -> Optional[Tuple[int, ...]]:
     except ValueError:
         shape = ()
     if len(shape) != 4 or min(shape) < 1:
-        raise UpgradeError("--input-shape needs N,C,H,W (four positive integers), got {}".format(text))
+        raise UsageError("--input-shape needs N,C,H,W (four positive integers), got {}".format(text))
     return shape
 
 

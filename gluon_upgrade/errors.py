@@ -15,6 +15,23 @@ class UpgradeError(GluonUpgradeError):
     """A network, a layer selection or a layer that cannot be upgraded as asked."""
 
 
+class ModelError(GluonUpgradeError):
+    """A network that cannot be built or loaded as asked: an unknown model name, a weights or graph file that is
+    missing, damaged or does not fit, an input the network cannot take."""
+
+
+class ExportError(GluonUpgradeError):
+    """A network that cannot be written or checked as ONNX (the message says which operator or package)."""
+
+
+class TrainingError(GluonUpgradeError):
+    """A run that cannot go on (a non-finite loss); the message says where it stopped and what was kept."""
+
+
+class UsageError(GluonUpgradeError):
+    """A command-line value that does not read as its option asks (``--input-shape 1,3,x``)."""
+
+
 class DataError(GluonUpgradeError):
     """A data set that is missing, laid out wrongly, or holds a malformed annotation (the message names the file)."""
 

@@ -280,7 +280,7 @@ def test_the_readme_python_example_offline_says_what_the_command_line_says(tmp_p
                             cwd=str(tmp_path), env=env)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) < 15, result.stderr
-    assert lines[-1].startswith("gluon_upgrade.errors.UpgradeError: building ssd_512_resnet50_v1_voc needs GluonCV "
+    assert lines[-1].startswith("gluon_upgrade.errors.ModelError: building ssd_512_resnet50_v1_voc needs GluonCV "
                                 "weights that could not be fetched")
     assert lines[-1].endswith("copy them into {}, or build without them (pretrained: false, pretrained_base: "
                               "false)".format(home / "models"))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gluon_upgrade import upgrade
-from gluon_upgrade.errors import UpgradeError
+from gluon_upgrade.errors import ModelError
 from gluon_upgrade.models import pretrain
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.models.demo_ssd import ANCHOR_SIZES, DEMO_SSD, ssd_128_resnet29_v1_demo
@@ -65,10 +65,10 @@ def test_anchors_follow_the_input_side():
 
 
 def test_no_published_detector_or_missing_backbone_is_a_clear_error(tmp_path, monkeypatch):
-    with pytest.raises(UpgradeError, match="no published detector weights"):
+    with pytest.raises(ModelError, match="no published detector weights"):
         ssd_128_resnet29_v1_demo(pretrained=True)
     monkeypatch.setattr(pretrain, "backbone_path", lambda model: str(tmp_path / "none.params"))
-    with pytest.raises(UpgradeError, match="no pretrained backbone .* python scripts/pretrain_backbone.py"):
+    with pytest.raises(ModelError, match="no pretrained backbone .* python scripts/pretrain_backbone.py"):
         ssd_128_resnet29_v1_demo(pretrained_base=True)
 
 

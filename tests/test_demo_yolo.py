@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gluon_upgrade import upgrade
-from gluon_upgrade.errors import UpgradeError
+from gluon_upgrade.errors import ModelError
 from gluon_upgrade.models import pretrain
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.models.demo_yolo import ANCHORS, DEMO_YOLO, yolo3_darknet27_demo
@@ -62,12 +62,12 @@ def test_anchors_follow_the_input_side(size):
 
 
 def test_no_published_detector_or_missing_backbone_is_a_clear_error(tmp_path, monkeypatch):
-    with pytest.raises(UpgradeError, match="no published detector weights"):
+    with pytest.raises(ModelError, match="no published detector weights"):
         yolo3_darknet27_demo(pretrained=True)
-    with pytest.raises(UpgradeError, match="no demo backbone for resnet18_v1; there are: ssd_128"):
+    with pytest.raises(ModelError, match="no demo backbone for resnet18_v1; there are: ssd_128"):
         pretrain.backbone_path("resnet18_v1")
     monkeypatch.setattr(pretrain, "backbone_path", lambda model: str(tmp_path / "none.params"))
-    with pytest.raises(UpgradeError, match="pretrain_backbone.py --model yolo3_darknet27_demo"):
+    with pytest.raises(ModelError, match="pretrain_backbone.py --model yolo3_darknet27_demo"):
         yolo3_darknet27_demo(pretrained_base=True)
 
 

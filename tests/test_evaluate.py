@@ -17,7 +17,7 @@ from gluon_upgrade.data.transforms import (SSDCropFlipTrainTransform, YOLO3CropF
                                           val_loader)
 from gluon_upgrade.evaluation import evaluate
 from gluon_upgrade.evaluation.from_config import evaluate_config
-from gluon_upgrade.errors import ConfigError, UpgradeError
+from gluon_upgrade.errors import ConfigError, ModelError
 from gluon_upgrade.models.build import build_network, trained_network
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -141,7 +141,7 @@ def test_evaluate_config_loads_weights_saved_after_an_upgrade(demo_voc, tmp_path
     upgraded.save_parameters(weights)
     report = evaluate_config(demo_config(demo_voc.root, mode="dcn_scratch"), weights, progress=False)
     assert report.images == 12 and set(report.result.per_class) == set(dataset.classes)
-    with pytest.raises(UpgradeError, match="does not fit"):
+    with pytest.raises(ModelError, match="does not fit"):
         evaluate_config(demo_config(demo_voc.root, mode="baseline"), weights, progress=False)
     with pytest.raises(ConfigError, match="nothing trained"):
         evaluate_config(demo_config(demo_voc.root), None)

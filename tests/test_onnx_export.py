@@ -17,7 +17,7 @@ from gluon_upgrade.deploy.export import export_network
 from gluon_upgrade.deploy.onnx_export import (before_nms, check_onnx, export_onnx, load_symbol, onnx_output_name,
                                               run_mxnet, run_onnx)
 from gluon_upgrade.deploy.symbol import save_network
-from gluon_upgrade.errors import UpgradeError
+from gluon_upgrade.errors import ExportError, ModelError
 from gluon_upgrade.selection.heads import head_outputs
 from gluon_upgrade.models.zoo import load_zoo_model
 
@@ -197,14 +197,14 @@ def test_onnx_suppresses_across_classes_where_mxnet_suppresses_per_class(tmp_pat
 def test_errors_name_the_problem(tmp_path):
     net = upgraded_net(1)
     sym, params, _ = export(net, tmp_path)
-    with pytest.raises(UpgradeError, match="opset >= 19"):
+    with pytest.raises(ExportError, match="opset >= 19"):
         export_onnx(sym, params, (1, 3, 11, 9), str(tmp_path / "x.onnx"), opset=17)
     two_inputs = mx.sym.elemwise_add(sym, mx.sym.var("other"))
-    with pytest.raises(UpgradeError, match="one input named data.*other"):
+    with pytest.raises(ExportError, match="one input named data.*other"):
         export_onnx(two_inputs, params, (1, 3, 11, 9), str(tmp_path / "x.onnx"))
-    with pytest.raises(UpgradeError, match="not found"):
+    with pytest.raises(ModelError, match="not found"):
         load_symbol(str(tmp_path / "no-symbol.json"), str(tmp_path / "no.params"))
-    with pytest.raises(UpgradeError, match="backend must be one of"):
+    with pytest.raises(ExportError, match="backend must be one of"):
         run_onnx(str(tmp_path / "net.onnx"), data(), backend="tvm")
 
 

@@ -5,7 +5,8 @@ import pytest
 
 from gluon_upgrade.config.loader import config_from_dict, load_config
 from gluon_upgrade.errors import ConfigError
-from gluon_upgrade.training.schedule import Schedule, fine_tune_decays, fine_tune_epochs
+from gluon_upgrade.config.train_section import fine_tune_decays, fine_tune_epochs
+from gluon_upgrade.training.schedule import Schedule
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 

@@ -22,7 +22,8 @@ from gluon_upgrade.errors import ConfigError
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.training import losses as losses_module
 from gluon_upgrade.training.distributed import Worker, connect
-from gluon_upgrade.training.loop import TrainingError, train
+from gluon_upgrade.errors import TrainingError
+from gluon_upgrade.training.loop import train
 from gluon_upgrade.training.losses import detector_losses
 from gluon_upgrade.training.optim import make_trainer, set_multipliers, train_only_offsets
 from gluon_upgrade.training.resume import resume_config

@@ -11,7 +11,7 @@ import yaml
 
 from ..errors import ConfigError
 from ..paths import existing_path, portable_path
-from ..training.schedule import fine_tune_decays, fine_tune_epochs
+from .train_section import fine_tune_decays, fine_tune_epochs
 from .schema import Config, Origins, validate
 from .sections import CHECKS, SCHEMA
 
@@ -41,9 +41,9 @@ def load_config(path: str, overrides: Sequence[str] = ()) -> Config:
 
     Examples
     --------
-    >>> cfg = load_config("configs/demo/ssd_voc_eval.yaml", ["eval.batch_size=4"])  # doctest: +SKIP
-    >>> cfg.eval.batch_size  # doctest: +SKIP
-    4
+    >>> cfg = load_config("configs/demo/ssd_voc.yaml", ["eval.batch_size=4"])
+    >>> cfg.eval.batch_size, cfg.model.name
+    (4, 'ssd_128_resnet29_v1_demo')
     """
     return _load(path, overrides, ())
 

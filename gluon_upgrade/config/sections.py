@@ -6,7 +6,7 @@ from ..data import transforms
 from ..data.datasets import FIELDS as DATA_FIELDS
 from ..evaluation.evaluate import FIELDS as EVAL_FIELDS
 from ..models.build import FIELDS as MODEL_FIELDS, check_upgrade_source
-from ..training import distributed, loop, optim, schedule
+from . import train_section
 from .schema import CrossCheck
 
 SCHEMA = {
@@ -14,8 +14,7 @@ SCHEMA = {
     "model": MODEL_FIELDS,
     "data": DATA_FIELDS,
     "eval": EVAL_FIELDS,
-    "train": {**schedule.FIELDS, **optim.FIELDS, **loop.FIELDS, **distributed.FIELDS,
-              **transforms.FIELDS},
+    "train": {**train_section.FIELDS, **transforms.FIELDS},
 }
 """Top-level keys and sections of every config."""
 
@@ -27,5 +26,5 @@ def _check_metric(config: dict) -> List[Tuple[str, str]]:
     return []
 
 
-CHECKS: Tuple[CrossCheck, ...] = (runtime.check_contexts, _check_metric, check_upgrade_source, schedule.check_schedule,
-                                   loop.check_amp, transforms.check_family_keys)
+CHECKS: Tuple[CrossCheck, ...] = (runtime.check_contexts, _check_metric, check_upgrade_source, train_section.check_schedule,
+                                   train_section.check_amp, transforms.check_family_keys)

@@ -21,7 +21,7 @@ from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
 from mxnet.gluon import Block
 
 from ..config.schema import Field
-from ..errors import UpgradeError, mxnet_message
+from ..errors import DataError, ModelError, mxnet_message
 from ..runtime import net_context
 
 FAMILIES = ("ssd", "yolo3")
@@ -153,7 +153,7 @@ def family(net: Block) -> str:
         return "ssd"
     if isinstance(net, YOLOV3):
         return "yolo3"
-    raise UpgradeError("{} is neither GluonCV's SSD nor YOLOv3; training and evaluation support: {}".format(
+    raise ModelError("{} is neither GluonCV's SSD nor YOLOv3; training and evaluation support: {}".format(
         type(net).__name__, ", ".join(FAMILIES)))
 
 
@@ -175,15 +175,15 @@ def load_image(path: str, size: int) -> typing.Tuple[mx.nd.NDArray, np.ndarray]:
 
     Raises
     ------
-    UpgradeError
+    DataError
         A missing or unreadable file.
     """
     if not os.path.isfile(path):
-        raise UpgradeError("image not found: {}".format(path))
+        raise DataError("image not found: {}".format(path))
     try:
         image = mx.image.imread(path)
     except mx.base.MXNetError as err:
-        raise UpgradeError("cannot read image {}: {}".format(path, mxnet_message(err))) from None
+        raise DataError("cannot read image {}: {}".format(path, mxnet_message(err))) from None
     tensor, _ = SSDDefaultValTransform(size, size)(image, np.zeros((0, 5)))
     return tensor.expand_dims(0), timage.imresize(image, size, size, interp=1).asnumpy()
 

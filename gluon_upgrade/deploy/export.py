@@ -7,7 +7,8 @@ import mxnet as mx
 import numpy as np
 
 from ..models.zoo import require_params_fit
-from .onnx_export import ONNX_OPSET, OnnxCheck, check_onnx, export_onnx, load_symbol
+from . import ONNX_OPSET
+from .onnx_export import OnnxCheck, check_onnx, export_onnx, load_symbol
 from .symbol import save_network
 
 
@@ -54,8 +55,10 @@ def export_symbol_files(symbol_file: str, params_file: str, out: str, input_shap
 
     Raises
     ------
-    UpgradeError
-        Missing files, onnx not installed, or a graph ``mx2onnx`` cannot convert.
+    ModelError
+        Missing or damaged files, or parameters that do not fit the graph for ``input_shape``.
+    ExportError
+        onnx not installed, or a graph ``mx2onnx`` cannot convert.
     """
     sym, params = load_symbol(symbol_file, params_file)
     require_params_fit(sym, params, input_shape, params_file)
@@ -73,7 +76,7 @@ def export_network(net: mx.gluon.HybridBlock, prefix: str, input_shape: Sequence
 
     Raises
     ------
-    UpgradeError
+    ExportError
         onnx not installed, or a graph ``mx2onnx`` cannot convert.
     """
     symbol_file, params_file = save_network(net, prefix, True, input_shape)

@@ -13,14 +13,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import mxnet as mx
 import numpy as np
 
-from ..errors import UpgradeError, mxnet_message
+from ..errors import ExportError, ModelError, mxnet_message
 from ..selection.layers import DEFORMABLE_OPS, SAMPLED_MARK
 from ..models.zoo import check_symbol_file, read_params
+from . import ONNX_OPSET
 from ..surgery.fast import require_operators_of
 
 BACKENDS = ("auto", "onnxruntime", "reference")
-ONNX_OPSET = 19
-"""The first opset with ``DeformConv``."""
 NMS_OP = "_contrib_box_nms"
 
 
@@ -29,7 +28,7 @@ def _onnx():
         import onnx
         from . import onnx_ops
     except ImportError as err:
-        raise UpgradeError("ONNX export needs the onnx package ({}): pip install -c constraints.txt "
+        raise ExportError("ONNX export needs the onnx package ({}): pip install -c constraints.txt "
                            "-e \".[onnx]\"".format(err)) from None
     return onnx, onnx_ops
 
@@ -38,13 +37,13 @@ def load_symbol(symbol_file: str, params_file: str) -> Tuple[mx.sym.Symbol, Dict
     """An exported ``*-symbol.json`` and its ``*.params`` as a symbol and one dict of arg and aux parameters."""
     for path in (symbol_file, params_file):
         if not os.path.isfile(path):
-            raise UpgradeError("exported model file not found: {}".format(path))
+            raise ModelError("exported model file not found: {}".format(path))
     check_symbol_file(symbol_file)
     require_operators_of(symbol_file)
     try:
         sym = mx.sym.load(symbol_file)
     except mx.base.MXNetError as err:
-        raise UpgradeError("cannot load {}: {}".format(symbol_file, mxnet_message(err))) from None
+        raise ModelError("cannot load {}: {}".format(symbol_file, mxnet_message(err))) from None
     saved = read_params(params_file)
     return sym, {name.split(":", 1)[-1]: value for name, value in saved.items()}
 
@@ -64,20 +63,20 @@ def export_onnx(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], input_shap
 
     Raises
     ------
-    UpgradeError
+    ExportError
         onnx not installed, an opset under 19, a graph input other than ``data``, or an operator
         ``mx2onnx`` cannot convert.
     """
     onnx, onnx_ops = _onnx()
     opset = opset or ONNX_OPSET
     if opset < ONNX_OPSET:
-        raise UpgradeError("ONNX DeformConv needs opset >= {}, got {}".format(ONNX_OPSET, opset))
+        raise ExportError("ONNX DeformConv needs opset >= {}, got {}".format(ONNX_OPSET, opset))
     inputs = [name for name in sym.list_inputs() if name not in params]
     if inputs != ["data"]:
-        raise UpgradeError("the graph must have one input named data and parameters for the rest; "
+        raise ExportError("the graph must have one input named data and parameters for the rest; "
                            "inputs without parameters: {}".format(", ".join(inputs) or "none"))
     if any(SAMPLED_MARK in node.get("attrs", {}) for node in json.loads(sym.tojson())["nodes"]):
-        raise UpgradeError("the graph has deformable layers built with impl='sampled' or impl='fast', which ONNX "
+        raise ExportError("the graph has deformable layers built with impl='sampled' or impl='fast', which ONNX "
                            "cannot express as DeformConv: build the network with impl='mxnet' (the same "
                            "parameters), load the weights into it and export that")
     converter = onnx_ops.MXNetGraph()
@@ -85,7 +84,7 @@ def export_onnx(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], input_shap
         graph = converter.create_onnx_graph_proto(sym, params, [tuple(input_shape)], [onnx.TensorProto.FLOAT],
                                                   opset_version=opset, dynamic=False)
     except AttributeError as err:
-        raise UpgradeError("mx2onnx cannot convert this graph: {}".format(err)) from None
+        raise ExportError("mx2onnx cannot convert this graph: {}".format(err)) from None
     # mx2onnx lists every parameter as a graph input too, which makes it an overridable input rather than a
     # constant to runtimes; only the data is an input.
     initialized = {tensor.name for tensor in graph.initializer}
@@ -98,7 +97,7 @@ def export_onnx(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], input_shap
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as err:
         # mx2onnx writes some operators in their opset-12/13 form, which later opsets changed (Reduce*, Split).
-        raise UpgradeError("the converted graph is not valid ONNX at opset {}: {}".format(
+        raise ExportError("the converted graph is not valid ONNX at opset {}: {}".format(
             opset, str(err).strip().split("\n")[0])) from None
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -134,14 +133,14 @@ def run_onnx(path: str, data: np.ndarray, backend: str = "auto") -> Tuple[Dict[s
     ``auto`` takes onnxruntime when it is installed, else ONNX's reference evaluator (slow, pure Python).
     """
     if backend not in BACKENDS:
-        raise UpgradeError("backend must be one of {}, got {!r}".format(", ".join(BACKENDS), backend))
+        raise ExportError("backend must be one of {}, got {!r}".format(", ".join(BACKENDS), backend))
     onnx, _ = _onnx()
     if backend in ("auto", "onnxruntime"):
         try:
             import onnxruntime
         except ImportError:
             if backend == "onnxruntime":
-                raise UpgradeError("onnxruntime is not installed: pip install onnxruntime") from None
+                raise ExportError("onnxruntime is not installed: pip install onnxruntime") from None
         else:
             options = onnxruntime.SessionOptions()
             options.log_severity_level = 3  # errors only: mx2onnx leaves unused constants it would warn about
@@ -227,10 +226,10 @@ def compare_outputs(names: Sequence[str], roles: Sequence[str], ours: Sequence[n
     for name, role, a in zip(names, roles, ours):
         b = theirs.get(onnx_output_name(name))
         if b is None:
-            raise UpgradeError("the ONNX model has no output {} (it has {})".format(
+            raise ExportError("the ONNX model has no output {} (it has {})".format(
                 onnx_output_name(name), ", ".join(theirs)))
         if a.shape != b.shape:
-            raise UpgradeError("output {}: ONNX shape {} against MXNet's {}".format(name, b.shape, a.shape))
+            raise ExportError("output {}: ONNX shape {} against MXNet's {}".format(name, b.shape, a.shape))
         # Equal values count as no difference even where both are infinite (an untrained box decoder overflows).
         with np.errstate(invalid="ignore"):
             difference = np.where(a == b, 0.0, np.abs(a.astype(np.float64) - b))

@@ -22,7 +22,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .onnx_export import ONNX_OPSET
+from . import ONNX_OPSET
 
 def _restore_onnx_mapping() -> None:
     if hasattr(onnx, "mapping"):

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from gluoncv.utils.metrics.voc_detection import VOC07MApMetric, VOCMApMetric
 
-from ..errors import UpgradeError
+from ..errors import ConfigError, DataError
 
 METRICS = ("voc07", "voc", "coco", "voc07_sweep")
 """``voc07``: VOC2007 11-point mAP (the paper's VOC metric); ``voc``: VOC2010+ area under the PR curve;
@@ -165,7 +165,7 @@ class COCOMetric:
         from pycocotools.cocoeval import COCOeval
         coco = self.dataset.coco
         if not self._seen:
-            raise UpgradeError("COCO metric: no image was evaluated")
+            raise DataError("COCO metric: no image was evaluated")
         with contextlib.redirect_stdout(io.StringIO()):
             evaluator = COCOeval(coco, _results(coco, self._detections), "bbox")
             evaluator.params.imgIds = sorted(self._seen)
@@ -211,6 +211,6 @@ def make_metric(name: str, dataset, input_size: Optional[int], iou_thresh: float
         return VOCSweepMetric(dataset.classes)
     if name == "coco":
         if not hasattr(dataset, "coco"):
-            raise UpgradeError("the coco metric needs a COCO-layout data set, got {}".format(type(dataset).__name__))
+            raise DataError("the coco metric needs a COCO-layout data set, got {}".format(type(dataset).__name__))
         return COCOMetric(dataset, input_size)
-    raise UpgradeError("unknown metric '{}'; valid: {}".format(name, ", ".join(METRICS)))
+    raise ConfigError("unknown metric '{}'; valid: {}".format(name, ", ".join(METRICS)))

@@ -25,7 +25,7 @@ from ..reporting.progress import progress_bar
 from ..reporting.tables import markdown_table, mean_std
 from ..surgery.inplace import upgrade
 from ..training.optim import set_multipliers
-from ..training.schedule import fine_tune_decays, fine_tune_epochs
+from ..config.train_section import fine_tune_decays, fine_tune_epochs
 from .effect_study import COMPARISON_TITLES, COMPARISONS, Paired
 from .table2 import EXPERIMENTS, TITLES
 

@@ -12,7 +12,7 @@ from ..paths import portable_path
 from ..training import rundir as files
 from ..training.loop import train
 from ..training.rundir import RunDir
-from ..training.schedule import fine_tune_decays, fine_tune_epochs
+from ..config.train_section import fine_tune_decays, fine_tune_epochs
 
 
 @dataclass

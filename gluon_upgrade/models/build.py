@@ -87,8 +87,10 @@ def build_network(model: Mapping, classes: Optional[Sequence[str]], ctx: List[mx
 
     Raises
     ------
+    ModelError
+        Unknown model name, missing or unfitting weights.
     UpgradeError
-        Unknown model name, missing or unfitting weights, or layers that cannot be upgraded.
+        Layers that cannot be upgraded.
     """
     check_model_name(model["name"])
     accepted = signature_args(model["name"])
@@ -128,7 +130,7 @@ def trained_network(model: Mapping, classes: Optional[Sequence[str]], weights: O
     ------
     ConfigError
         Nothing trained: no ``weights``, ``model.weights`` or ``model.pretrained``.
-    UpgradeError
+    ModelError
         Unknown model, missing or unfitting weights.
     """
     if not (weights or model["weights"] or model["pretrained"]):

@@ -59,7 +59,7 @@ def ssd_128_resnet29_v1_demo(classes: Sequence[str] = ("object",), base_size: in
 
     Raises
     ------
-    UpgradeError
+    ModelError
         ``pretrained`` is True, or ``pretrained_base`` is True and the backbone was not pretrained yet.
     """
     from gluoncv.model_zoo.ssd.ssd import SSD

@@ -56,7 +56,7 @@ def yolo3_darknet27_demo(classes: Sequence[str] = ("object",), base_size: int = 
 
     Raises
     ------
-    UpgradeError
+    ModelError
         ``pretrained`` is True, or ``pretrained_base`` is True and the backbone was not pretrained yet.
     """
     from gluoncv.model_zoo.yolo.yolo3 import YOLOV3

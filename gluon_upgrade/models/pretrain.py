@@ -24,7 +24,7 @@ from mxnet import autograd, gluon
 from ..data import scenes, shapes
 from ..data.scenes import render_scene
 from ..data.shapes import CLASSES
-from ..errors import UpgradeError
+from ..errors import ModelError
 from ..paths import REPO_ROOT
 from . import project
 from .demo_ssd import DEMO_SSD
@@ -67,7 +67,7 @@ class Pretrained:
 
 def _backbone(model: str):
     if model not in project.BACKBONES:
-        raise UpgradeError("no demo backbone for {}; there are: {}".format(model, ", ".join(project.BACKBONES)))
+        raise ModelError("no demo backbone for {}; there are: {}".format(model, ", ".join(project.BACKBONES)))
     return project.BACKBONES[model]
 
 
@@ -77,16 +77,16 @@ def load_base(model: str, base, pretrained: bool, pretrained_base: bool, ctx: mx
 
     Raises
     ------
-    UpgradeError
+    ModelError
         ``pretrained`` (no trained demo detector is published), or ``pretrained_base`` before the backbone was
         pretrained.
     """
     if pretrained:
-        raise UpgradeError("{} has no published detector weights: train it (pretrained: false)".format(model))
+        raise ModelError("{} has no published detector weights: train it (pretrained: false)".format(model))
     if pretrained_base:
         path = backbone_path(model)
         if not os.path.isfile(path):
-            raise UpgradeError("no pretrained backbone for {} at {}: make it with python scripts/pretrain_backbone.py "
+            raise ModelError("no pretrained backbone for {} at {}: make it with python scripts/pretrain_backbone.py "
                                "--model {} (make demo-data does it for {}), or set model.pretrained_base: false"
                                .format(model, path, model, DEMO_SSD))
         base.features.load_parameters(path, ctx=ctx)

@@ -11,7 +11,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import mxnet as mx
 from mxnet.gluon import Block, SymbolBlock
 
-from ..errors import UpgradeError, mxnet_message
+from ..errors import ModelError, mxnet_message
 from ..paths import existing_path
 from ..surgery.fast import require_operators_of
 from .project import PROJECT_MODELS, project_model
@@ -50,17 +50,17 @@ def model_names() -> Sequence[str]:
 
 
 def check_model_name(name: str) -> None:
-    """Raise ``UpgradeError`` naming the closest known names when GluonCV's model zoo lacks ``name``."""
+    """Raise ``ModelError`` naming the closest known names when GluonCV's model zoo lacks ``name``."""
     known = model_names()
     if name.lower() not in known:
         close = difflib.get_close_matches(name.lower(), known, n=5, cutoff=0.6)
-        raise UpgradeError("unknown model '{}'{}".format(
+        raise ModelError("unknown model '{}'{}".format(
             name, "; did you mean: " + ", ".join(close) if close else " (see gluoncv.model_zoo.get_model_list())"))
 
 
 def zoo_model(name: str, **kwargs) -> Block:
     """``gluoncv.model_zoo.get_model(name, **kwargs)`` (or a project network's constructor), with an
-    ``UpgradeError`` when weights cannot be fetched.
+    ``ModelError`` when weights cannot be fetched.
 
     GluonCV downloads trained (``pretrained``) and ImageNet (``pretrained_base``) weights to ``~/.mxnet/models``
     (``$MXNET_HOME/models``) on first use; offline, the error says which switch to turn off or where to put the
@@ -82,7 +82,7 @@ def zoo_model(name: str, **kwargs) -> Block:
         for path in _lock_files(store) - locks:
             if os.path.getsize(path) == 0:
                 os.remove(path)
-        raise UpgradeError(
+        raise ModelError(
             "building {} needs GluonCV weights that could not be fetched ({}): copy them into {}, "
             "or build without them (pretrained: false, pretrained_base: false)".format(
                 name, str(err).split("\n")[0][:200], store)) from None
@@ -113,11 +113,11 @@ def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = 
 
     Raises
     ------
-    UpgradeError
+    ModelError
         Unknown model name, missing or unfitting weights file, or not exactly one weight source.
     """
     if sum([weights is not None, bool(pretrained), bool(random)]) != 1:
-        raise UpgradeError("give exactly one weight source: a weights file, pretrained, or random")
+        raise ModelError("give exactly one weight source: a weights file, pretrained, or random")
     check_model_name(name)
     kwargs = {"pretrained": bool(pretrained)}
     if pretrained:
@@ -131,7 +131,7 @@ def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = 
             with contextlib.redirect_stdout(io.StringIO()):  # MXNet prints the failed shapes before raising
                 random_init(net, shape, seed=seed, ctx=ctx)
         except (ValueError, mx.base.MXNetError) as err:  # Gluon's deferred initialisation raises ValueError
-            raise UpgradeError("{} cannot take an input of shape {} ({}); its training size is {}".format(
+            raise ModelError("{} cannot take an input of shape {} ({}); its training size is {}".format(
                 name, ",".join(map(str, shape)), mxnet_message(err),
                 ",".join(map(str, default_input_shape(name))))) from None
     elif weights is not None:
@@ -140,18 +140,18 @@ def load_zoo_model(name: str, weights: Optional[str] = None, pretrained: bool = 
 
 
 def load_weights(net: Block, path: str, what: str, ctx: mx.Context = mx.cpu()) -> None:
-    """``net.load_parameters(path)``, with an ``UpgradeError`` naming the file and ``what`` when it does not fit.
+    """``net.load_parameters(path)``, with an ``ModelError`` naming the file and ``what`` when it does not fit.
 
     A relative ``path`` that is not under the working folder is looked for under the repository root, where
     results keep their paths (``portable_path``)."""
     path = existing_path(path)
     if not os.path.isfile(path):
-        raise UpgradeError("weights file not found: {}".format(path))
+        raise ModelError("weights file not found: {}".format(path))
     try:
         net.load_parameters(path, ctx=ctx)
     except (AssertionError, mx.base.MXNetError, ValueError) as err:
         read_params(path)  # an unreadable file says so; a readable one failed to fit
-        raise UpgradeError("{} does not fit {}: {} (a file saved after an upgrade loads only into a network "
+        raise ModelError("{} does not fit {}: {} (a file saved after an upgrade loads only into a network "
                            "upgraded the same way)".format(path, what, mxnet_message(err))) from None
 
 
@@ -173,19 +173,19 @@ def load_symbol_model(symbol_file: str, params_file: str, input_shape: Optional[
 
     Raises
     ------
-    UpgradeError
+    ModelError
         A missing file, a graph MXNet cannot read, or parameters that do not fit the graph.
     """
     for path in (symbol_file, params_file):
         if not os.path.isfile(path):
-            raise UpgradeError("file not found: {}".format(path))
+            raise ModelError("file not found: {}".format(path))
     check_symbol_file(symbol_file)
     require_operators_of(symbol_file)
     try:
         net = SymbolBlock.imports(symbol_file, ["data"], params_file, ctx=ctx)
     except (AssertionError, mx.base.MXNetError, ValueError) as err:
         read_params(params_file)  # an unreadable file says so; a readable one failed to fit
-        raise UpgradeError("cannot load {} with {}: {}".format(symbol_file, params_file, mxnet_message(err))) from None
+        raise ModelError("cannot load {} with {}: {}".format(symbol_file, params_file, mxnet_message(err))) from None
     if input_shape is not None:
         saved = {name.split(":", 1)[-1]: value for name, value in read_params(params_file).items()}
         require_params_fit(mx.sym.load(symbol_file), saved, input_shape, params_file)
@@ -199,7 +199,7 @@ def require_params_fit(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], inp
 
     Raises
     ------
-    UpgradeError
+    ModelError
         The graph cannot take that input, or a parameter is missing or has another shape (the message names the
         first ones and counts the rest).
     """
@@ -207,10 +207,10 @@ def require_params_fit(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], inp
     try:
         arg_shapes, _, aux_shapes = sym.infer_shape(data=shape)
     except mx.base.MXNetError as err:
-        raise UpgradeError("the graph cannot take an input of shape {}: {}".format(
+        raise ModelError("the graph cannot take an input of shape {}: {}".format(
             ",".join(map(str, shape)), mxnet_message(err))) from None
     if arg_shapes is None:
-        raise UpgradeError("the graph's parameter shapes do not follow from an input of shape {}".format(
+        raise ModelError("the graph's parameter shapes do not follow from an input of shape {}".format(
             ",".join(map(str, shape))))
     needed = dict(zip(sym.list_arguments(), arg_shapes))
     needed.update(zip(sym.list_auxiliary_states(), aux_shapes))
@@ -220,9 +220,9 @@ def require_params_fit(sym: mx.sym.Symbol, params: Dict[str, mx.nd.NDArray], inp
              for name in needed if name in params and tuple(params[name].shape) != tuple(needed[name])]
     described = "{} does not fit the graph for an input of shape {}".format(where, ",".join(map(str, shape)))
     if missing:
-        raise UpgradeError("{}: it lacks {} parameter(s): {}".format(described, len(missing), _first(missing)))
+        raise ModelError("{}: it lacks {} parameter(s): {}".format(described, len(missing), _first(missing)))
     if wrong:
-        raise UpgradeError("{}: {} parameter(s) have other shapes: {}".format(described, len(wrong), _first(wrong)))
+        raise ModelError("{}: {} parameter(s) have other shapes: {}".format(described, len(wrong), _first(wrong)))
 
 
 def _first(items: Sequence[str], shown: int = 3) -> str:
@@ -231,21 +231,21 @@ def _first(items: Sequence[str], shown: int = 3) -> str:
 
 
 def check_symbol_file(path: str) -> None:
-    """Raise ``UpgradeError`` naming ``path`` unless it is a JSON graph with ``nodes``, as
+    """Raise ``ModelError`` naming ``path`` unless it is a JSON graph with ``nodes``, as
     ``HybridBlock.export`` writes: MXNet's own error for a damaged file is a stack trace or undecodable bytes."""
     try:
         with open(path, encoding="utf-8") as handle:
             graph = json.load(handle)
     except (ValueError, UnicodeDecodeError) as err:
-        raise UpgradeError("{}: not an MXNet symbol file ({})".format(path, err)) from None
+        raise ModelError("{}: not an MXNet symbol file ({})".format(path, err)) from None
     if not (isinstance(graph, dict) and isinstance(graph.get("nodes"), list)):
-        raise UpgradeError("{}: not an MXNet symbol file (JSON without a list of nodes)".format(path))
+        raise ModelError("{}: not an MXNet symbol file (JSON without a list of nodes)".format(path))
 
 
 def read_params(path: str) -> Dict[str, mx.nd.NDArray]:
-    """The arrays of a ``.params`` file, or an ``UpgradeError`` saying the file is not one MXNet can read
+    """The arrays of a ``.params`` file, or an ``ModelError`` saying the file is not one MXNet can read
     (truncated, corrupt or another kind of file), as distinct from a file that does not fit a network."""
     try:
         return mx.nd.load(path)
     except mx.base.MXNetError:
-        raise UpgradeError("{}: not a readable .params file (truncated or corrupt?)".format(path)) from None
+        raise ModelError("{}: not a readable .params file (truncated or corrupt?)".format(path)) from None

@@ -6,7 +6,7 @@ into a test on layers.
 """
 import re
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Literal, Optional, Sequence, Tuple, Union
 
 from mxnet.gluon import Block, SymbolBlock
 
@@ -17,7 +17,8 @@ from .layers import ConvLayer, walk_blocks
 # ``P<n>_*`` (FPN); those are neck, not backbone.
 EXTRA_LAYER = re.compile(r"(?:^|_)(?:expand_|P\d+_)")
 
-Scope = Union[str, Block, Sequence[Block], None]
+Scope = Union[Literal["auto", ""], str, Block, Sequence[Block], None]
+"""``"auto"`` (the backbone), ``""`` (the whole network), a layer-name prefix, or the blocks themselves."""
 
 
 @dataclass

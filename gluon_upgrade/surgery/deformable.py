@@ -6,7 +6,7 @@ zero-initialised, so the deformable layer computes exactly what the convolution 
 ``2*sigmoid(.)``: 1 at zero init, which keeps v2 exact too.
 """
 import warnings
-from typing import Sequence
+from typing import Literal, Sequence, get_args
 
 import mxnet as mx
 from mxnet.gluon import HybridBlock, nn
@@ -18,14 +18,18 @@ from ..ops import load_fast_operator
 from .fast import FastDeformableConvolution, FastModulatedDeformableConvolution
 from .sampled import SampledDeformableConvolution, SampledModulatedDeformableConvolution
 
-VERSIONS = (1, 2)
+Version = Literal[1, 2]
+"""DCNv1 (``DeformableConvolution``) or DCNv2 (``ModulatedDeformableConvolution``)."""
+Impl = Literal["mxnet", "sampled", "fast"]
+"""MXNet's operators, their composition of differentiable operators, or the compiled sampling operator."""
+VERSIONS = get_args(Version)
 BLOCKS = {("mxnet", 1): DeformableConvolution, ("mxnet", 2): ModulatedDeformableConvolution,
           ("sampled", 1): SampledDeformableConvolution, ("sampled", 2): SampledModulatedDeformableConvolution,
           ("fast", 1): FastDeformableConvolution, ("fast", 2): FastModulatedDeformableConvolution}
 """The deformable block per implementation and version: MXNet's operators, the composition of differentiable
 operators in ``sampled`` (its v2 trains on CPU), or the compiled sampling plus a convolution in ``fast`` (both
 versions train on CPU). All have the same parameters."""
-IMPLEMENTATIONS = ("mxnet", "sampled", "fast")
+IMPLEMENTATIONS = get_args(Impl)
 FALLBACK = {1: "mxnet", 2: "sampled"}
 """What ``impl="fast"`` becomes where its operator cannot be built: the exact implementation that trains on CPU."""
 _warned = []
@@ -80,8 +84,8 @@ def check_channels(layer: ConvLayer, deformable_groups: int, version: int) -> No
                            "operator requires".format(layer.name, layer.out_channels, deformable_groups))
 
 
-def deformable_block(conv: nn.conv_layers._Conv, layer: ConvLayer, version: int,
-                     deformable_groups: int, impl: str = "mxnet") -> HybridBlock:
+def deformable_block(conv: nn.conv_layers._Conv, layer: ConvLayer, version: Version,
+                     deformable_groups: int, impl: Impl = "mxnet") -> HybridBlock:
     """A ``DeformableConvolution`` (v1) or ``ModulatedDeformableConvolution`` (v2) equal to ``conv``: MXNet's
     block, or (``impl="sampled"`` or ``"fast"``) the same block computed another way (``BLOCKS``).
 

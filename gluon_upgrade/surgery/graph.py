@@ -16,7 +16,7 @@ import mxnet as mx
 
 from ..errors import UpgradeError
 from ..selection.layers import CONVOLUTION, composite_mark, parse_graph_node
-from .deformable import offset_channels
+from .deformable import Impl, Version, offset_channels
 from .fast import fast_deformable_convolution, padded_offset_convolution
 from .sampled import offset_convolution, sampled_deformable_convolution
 
@@ -30,10 +30,10 @@ Entry = List[int]  # [node index, output index, version], as MXNet's graph JSON 
 class NodeUpgrade:
     """How to upgrade one convolution node: DCN version, deformable groups and the layer's input channels."""
 
-    version: int
+    version: Version
     deformable_groups: int
     in_channels: int
-    impl: str = "mxnet"
+    impl: Impl = "mxnet"
 
 
 def offset_param_names(layer_name: str) -> Tuple[str, str]:

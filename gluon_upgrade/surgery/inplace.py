@@ -7,14 +7,14 @@ from ..selection.backbone import Scope, resolve_scope
 from ..selection.layers import conv_layers
 from ..selection.spec import LayerSpec, parse_spec, select_layers
 from .blocks import clear_cached_graphs, replace_block
-from .deformable import check_version, deformable_block, resolve_impl
+from .deformable import Impl, Version, check_version, deformable_block, resolve_impl
 from .symbol_block import upgrade_graph_layers
 
 log = logging.getLogger(__name__)
 
 
-def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Scope = "auto",
-            deformable_groups: int = 1, impl: str = "mxnet") -> Block:
+def upgrade(net: Block, layers: LayerSpec = "last3", version: Version = 1, scope: Scope = "auto",
+            deformable_groups: int = 1, impl: Impl = "mxnet") -> Block:
     """Upgrade convolutions of a trained network to deformable convolutions without changing its outputs.
 
     Each chosen ``Conv2D`` (or ``Convolution`` node of a ``SymbolBlock``'s graph) becomes MXNet's
@@ -59,8 +59,11 @@ def upgrade(net: Block, layers: LayerSpec = "last3", version: int = 1, scope: Sc
 
     Examples
     --------
-    >>> net = gluoncv.model_zoo.get_model("yolo3_darknet53_voc", pretrained=True)
+    >>> import gluon_upgrade
+    >>> net = gluon_upgrade.load_zoo_model("resnet18_v1", random=True)  # or pretrained=True: GluonCV's weights
     >>> net = gluon_upgrade.upgrade(net, layers="last3")
+    >>> [layer.name for layer in gluon_upgrade.conv_layers(net) if layer.deformable]
+    ['resnetv10_stage4_conv1', 'resnetv10_stage4_conv3', 'resnetv10_stage4_conv4']
     """
     check_version(version, deformable_groups, impl)
     inventory = conv_layers(net)

@@ -6,12 +6,12 @@ import mxnet as mx
 from mxnet.gluon import SymbolBlock
 
 from ..selection.layers import ConvLayer, graph_json
-from .deformable import check_channels
+from .deformable import Impl, Version, check_channels
 from .graph import NodeUpgrade, rewrite_graph
 
 
-def upgrade_graph_layers(block: SymbolBlock, layers: Iterable[ConvLayer], version: int,
-                         deformable_groups: int, impl: str = "mxnet") -> SymbolBlock:
+def upgrade_graph_layers(block: SymbolBlock, layers: Iterable[ConvLayer], version: Version,
+                         deformable_groups: int, impl: Impl = "mxnet") -> SymbolBlock:
     """Rewrite ``block``'s graph so the given layers (nodes of it) are deformable, keeping the block object.
 
     ``impl`` is ``"mxnet"`` (MXNet's deformable operators), ``"sampled"`` or ``"fast"`` (the same layer

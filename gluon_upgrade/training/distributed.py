@@ -7,17 +7,10 @@ from typing import Any, List
 import mxnet as mx
 from mxnet.gluon import Block
 
-from ..config.schema import Field
+from ..config.train_section import KVSTORES
 from ..errors import ConfigError
 
-KVSTORES = ("device", "local", "dist_sync", "dist_device_sync", "horovod")
 PARAMETER_SERVER = ("dist_sync", "dist_device_sync")
-
-FIELDS = {
-    "kvstore": Field("device", "device | local (one machine) | dist_sync | dist_device_sync (parameter server, "
-                               "started by scripts/launch_dist.py) | horovod (horovodrun)", str, choices=KVSTORES),
-}
-"""The distribution key of the ``train`` section."""
 
 LAUNCH_HINT = "python scripts/launch_dist.py -n WORKERS -s SERVERS -- python scripts/train.py --config FILE"
 

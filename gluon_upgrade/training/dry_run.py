@@ -7,7 +7,7 @@ from ..errors import ConfigError
 from ..models.build import build_network
 from ..reporting.params import upgrade_report
 from ..runtime import contexts
-from .schedule import require_epochs
+from ..config.train_section import require_epochs
 
 
 def dry_run(config: Mapping) -> str:

@@ -16,10 +16,10 @@ from mxnet import autograd
 from mxnet.contrib import amp
 from gluoncv.data.mixup.detection import MixupDetection
 
-from ..config.schema import Field
+from ..config.train_section import require_epochs
 from ..data.datasets import dataset_fingerprint, detection_dataset
 from ..data.transforms import train_loader
-from ..errors import ConfigError, GluonUpgradeError
+from ..errors import ConfigError, TrainingError
 from ..machine import machine_record
 from ..evaluation.from_config import config_metric, evaluate_with
 from ..evaluation.metrics import VALUES
@@ -32,29 +32,12 @@ from .distributed import broadcast, connect, fingerprint, worker_contexts, Worke
 from .losses import detector_losses
 from .optim import make_trainer, set_multipliers, train_only_offsets
 from .rundir import RunDir, metrics_writer
-from .schedule import Schedule, require_epochs
+from .schedule import Schedule
 
-FIELDS = {
-    "val_interval": Field(1, "evaluate every N epochs (and after the last)", int, minimum=1),
-    "log_interval": Field(50, "iterations between loss lines in the log file", int, minimum=1),
-    "hybridize": Field(True, "hybridize the network (static graph; faster)", bool),
-    "amp": Field(False, "mixed precision with MXNet's AMP (float16; GPU only)", bool),
-    "tensorboard": Field(False, "also write TensorBoard event files beside metrics.csv (needs tensorboardX)", bool),
-}
-"""The run keys of the ``train`` section."""
 
 logger = logging.getLogger("gluon_upgrade.train")
 
 
-class TrainingError(GluonUpgradeError):
-    """A run that cannot go on (a non-finite loss); the message says where it stopped and what was kept."""
-
-
-def check_amp(config: dict) -> list:
-    """Cross-key check: AMP only on GPUs."""
-    if config["train"]["amp"] and any(name.startswith("cpu") for name in config["ctx"]):
-        return [("train.amp", "needs GPUs (ctx: [gpu0, ...]); MXNet's AMP has no float16 CPU kernels")]
-    return []
 
 
 @dataclass
@@ -155,8 +138,9 @@ def _interrupt(signum, frame):
 def _stop_on_sigterm() -> Iterator[None]:
     """A job scheduler's SIGTERM stops the run as Ctrl-C does (weights saved) before its SIGKILL comes.
 
-    Only the process that owns the run keeps the handler: see ``_fork_hooks``.
+    Only the process that owns the run keeps the handler: see ``_ForkHooks``.
     """
+    _install_fork_hooks()
     try:
         previous = signal.signal(signal.SIGTERM, _interrupt)
     except ValueError:  # not the main thread: leave signals alone
@@ -194,9 +178,18 @@ class _ForkHooks(threading.local):
         self.in_parent()
 
 
-_fork_hooks = _ForkHooks()
-os.register_at_fork(before=_fork_hooks.before, after_in_parent=_fork_hooks.in_parent,
-                    after_in_child=_fork_hooks.in_child)
+_fork_hooks: List[_ForkHooks] = []
+
+
+def _install_fork_hooks() -> None:
+    """Register ``_ForkHooks`` with ``os.register_at_fork`` at the first run of this process, not on import.
+
+    Python cannot unregister fork hooks; these act only while a run owns SIGTERM, and do nothing otherwise.
+    """
+    if not _fork_hooks:
+        _fork_hooks.append(_ForkHooks())
+        os.register_at_fork(before=_fork_hooks[0].before, after_in_parent=_fork_hooks[0].in_parent,
+                            after_in_child=_fork_hooks[0].in_child)
 
 
 def seed_epoch(seed: int, epoch: int) -> None:

@@ -1,26 +1,11 @@
-"""The optimizer: its config keys, per-parameter multipliers, and the ``gluon.Trainer`` that applies it."""
+"""The optimizer: per-parameter multipliers, and the ``gluon.Trainer`` that applies it."""
 import re
 from typing import Mapping
 
 from mxnet import gluon
 from mxnet.gluon import Block
 
-from ..config.schema import Field
 from .distributed import Worker
-
-FIELDS = {
-    "optimizer": Field("sgd", "sgd | nag (SGD with Nesterov momentum) | adam (momentum unused)", str,
-                       choices=("sgd", "nag", "adam")),
-    "batch_size": Field(32, "images per iteration, over all devices and workers", int, minimum=1),
-    "momentum": Field(0.9, "momentum", float, minimum=0, maximum=0.999),
-    "wd": Field(0.0005, "weight decay", float, minimum=0),
-    "no_wd": Field(False, "no weight decay on biases and batch-norm parameters (GluonCV's --no-wd)", bool),
-    "offset_lr_mult": Field(1.0, "learning-rate multiplier of the deformable layers' offset branches", float,
-                            minimum=0),
-    "clip_gradient": Field(None, "clip every gradient element to [-c, c] after the batch average (MXNet's "
-                           "optimizer clip_gradient); none: no clipping", float, above=0, nullable=True),
-}
-"""The optimizer keys of the ``train`` section."""
 
 OFFSET_PARAM = re.compile(r"_offset_(weight|bias)$")
 """Names the upgrade gives the offset branch's parameters (``<layer>_offset_weight``, ``_offset_bias``)."""

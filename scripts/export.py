@@ -57,7 +57,7 @@ def main(argv=None) -> int:
         from gluon_upgrade.config.loader import load_config
         from gluon_upgrade.data.transforms import load_image
         from gluon_upgrade.deploy.export import export_network, export_symbol_files
-        from gluon_upgrade.errors import UpgradeError
+        from gluon_upgrade.errors import UsageError
         from gluon_upgrade.models.build import config_network, input_size
         from gluon_upgrade.machine import describe_machine
         from gluon_upgrade.reporting.files import write_json, write_text
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
             data, described = None, "no input"
         elif args.image:
             if shape[0] != 1:
-                raise UpgradeError("--image checks one image: give --input-shape 1,C,H,W, not {}".format(
+                raise UsageError("--image checks one image: give --input-shape 1,C,H,W, not {}".format(
                     args.input_shape))
             data, described = load_image(args.image, shape[-1])[0].asnumpy(), os.path.basename(args.image)
         else:

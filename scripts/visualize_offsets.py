@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     def work():
         from gluon_upgrade.config.loader import load_config
         from gluon_upgrade.data.transforms import load_image
-        from gluon_upgrade.errors import UpgradeError
+        from gluon_upgrade.errors import UsageError
         from gluon_upgrade.experiments.offset_study import measure_offsets
         from gluon_upgrade.models.build import config_network, input_size
         from gluon_upgrade.reporting.files import write_json, write_text
@@ -64,9 +64,9 @@ def main(argv=None) -> int:
 
         fractions = parse_points(args.points)
         if not fractions:
-            raise UpgradeError("--points needs 'y,x;y,x' with fractions in [0, 1], got {!r}".format(args.points))
+            raise UsageError("--points needs 'y,x;y,x' with fractions in [0, 1], got {!r}".format(args.points))
         if args.images < 0:
-            raise UpgradeError("--images needs a count of 0 or more, got {}".format(args.images))
+            raise UsageError("--images needs a count of 0 or more, got {}".format(args.images))
         config = load_config(args.config, args.set)
         size = input_size(config["model"])
         net = config_network(config, args.weights)

@@ -13,7 +13,7 @@ from mxnet.gluon.model_zoo import vision
 
 import gluon_upgrade as gu
 from conftest import ROOT, SHAPES, deformable_ops, gradients, operands
-from gluon_upgrade.errors import UpgradeError
+from gluon_upgrade.errors import ExportError, UpgradeError
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.deploy.onnx_export import export_onnx, load_symbol
 from gluon_upgrade.deploy.symbol import save_network
@@ -165,7 +165,7 @@ def test_composite_impl_in_a_symbol_graph(tmp_path, version, impl):
     assert count_macs(net, (1, 3, 128, 128)) == count_macs(twin, (1, 3, 128, 128))
     prefix = str(tmp_path / "sampled")
     save_network(net, prefix, True, (1, 3, 128, 128))
-    with pytest.raises(UpgradeError, match="impl='sampled'.*impl='mxnet'"):
+    with pytest.raises(ExportError, match="impl='sampled'.*impl='mxnet'"):
         export_onnx(*load_symbol(prefix + "-symbol.json", prefix + "-0000.params"), (1, 3, 128, 128),
                     str(tmp_path / "x.onnx"))
 

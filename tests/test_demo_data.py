@@ -308,3 +308,15 @@ def test_overwrite_does_not_take_the_users_files_with_it(tmp_path):
     with pytest.raises(DataError, match="holds files no demo set writes \\(notes.txt\\); --overwrite replaces"):
         make_demo_dataset(str(out), "voc", train=6, test=6, size=48, workers=1, overwrite=True)
     assert os.listdir(out) == ["notes.txt"]
+
+
+def test_a_set_whose_replacement_was_killed_between_its_renames_comes_back(demo_voc, tmp_path):
+    """_replace renames the old set aside, then the new one into place: killed in between, the next run puts the
+    old one back before it writes."""
+    import shutil
+    out, aside = tmp_path / "set", tmp_path / ".set.old-999999999"
+    shutil.copytree(demo_voc.root, str(aside))
+    with pytest.raises(DataError, match="already holds"):
+        make_demo_dataset(str(out), "voc", train=6, test=6, size=48, workers=1)
+    assert sorted(os.listdir(tmp_path)) == ["set"]
+    assert sorted(os.listdir(out)) == sorted(os.listdir(demo_voc.root))

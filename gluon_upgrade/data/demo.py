@@ -128,10 +128,10 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
         raise DataError("size={}: images need at least 32 pixels a side".format(size))
     if not 0.0 <= deformation <= 1.0:
         raise DataError("deformation={}: a strength from 0 (none) to 1 (the full ranges)".format(deformation))
-    _require_replaceable(out, overwrite)
     # Written beside ``out`` and renamed into place when complete: a crash or a kill leaves the old set as it
     # was, and the next run deletes the partial folder.
     partial = _partial_folder(out)
+    _require_replaceable(out, overwrite)
     try:
         dataset = _write(partial, format, train, test, size, seed, workers, deformation)
         _replace(out, partial)
@@ -212,14 +212,21 @@ def _require_replaceable(out: str, overwrite: bool) -> None:
 
 
 def _partial_folder(out: str) -> str:
-    """``.NAME.partial-PID`` beside ``out``; those of processes no longer running are deleted."""
+    """``.NAME.partial-PID`` beside ``out``. Those of processes no longer running are deleted. A ``.NAME.old-PID``
+    of one (a set being replaced when its process was killed between the two renames of ``_replace``) goes back
+    to ``out`` if ``out`` is missing, and is deleted otherwise."""
     parent, name = os.path.split(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
-    prefix = ".{}.partial-".format(name)
-    for entry in os.listdir(parent):
-        if entry.startswith(prefix) and not _running(entry[len(prefix):]):
-            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
-    return os.path.join(parent, prefix + str(os.getpid()))
+    partial, old = ".{}.partial-".format(name), ".{}.old-".format(name)
+    for entry in sorted(os.listdir(parent)):
+        for prefix in (partial, old):
+            if not entry.startswith(prefix) or _running(entry[len(prefix):]):
+                continue
+            if prefix == old and not os.path.exists(out):
+                os.rename(os.path.join(parent, entry), out)
+            else:
+                shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+    return os.path.join(parent, partial + str(os.getpid()))
 
 
 def _running(pid: str) -> bool:

@@ -1,6 +1,9 @@
 """Start an MXNet parameter-server job: a scheduler, servers and workers, with the ``DMLC_*`` environment.
 
-MXNet's own ``tools/launch.py`` is not shipped in its wheel; this does the ``local`` and ``ssh`` modes of it.
+MXNet's wheel ships ``mxnet/tools/launch.py`` and ``dmlc_tracker`` (local, ssh, mpi, sge, slurm, yarn), but they
+do not run on Python 3.9 or later: ``dmlc_tracker/tracker.py`` waits on its scheduler thread with
+``Thread.isAlive()``, which Python 3.9 removed, so every launch that starts servers ends in ``AttributeError``.
+This does their ``local`` and ``ssh`` modes.
 """
 import os
 import shlex

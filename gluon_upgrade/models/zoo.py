@@ -187,8 +187,9 @@ def load_symbol_model(symbol_file: str, params_file: str, input_shape: Optional[
         read_params(params_file)  # an unreadable file says so; a readable one failed to fit
         raise ModelError("cannot load {} with {}: {}".format(symbol_file, params_file, mxnet_message(err))) from None
     if input_shape is not None:
-        saved = {name.split(":", 1)[-1]: value for name, value in read_params(params_file).items()}
-        require_params_fit(mx.sym.load(symbol_file), saved, input_shape, params_file)
+        # The arrays the block just loaded, not a second read of the file (hundreds of MB for a detector).
+        loaded = {name: param.data() for name, param in net.collect_params().items()}
+        require_params_fit(mx.sym.load(symbol_file), loaded, input_shape, params_file)
     return net
 
 

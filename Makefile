@@ -40,11 +40,11 @@ test-isa: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" -q
 
-# The demo data set in both layouts (seconds), its statistics, the pretrained backbone (about 75 s, cached under
-# data/demo/backbone/) and a picture of annotated training images.
+# The demo data set in both layouts (seconds), its statistics, the pretrained backbone (about 75 s, cached in
+# ~/.cache/gluon-upgrade/backbone/) and a picture of annotated training images.
 demo-data: $(STAMP)
-	$(PY) scripts/make_demo_data.py --out data/demo/voc --format voc --overwrite --report results/demo/dataset_voc.md
-	$(PY) scripts/make_demo_data.py --out data/demo/coco --format coco --overwrite \
+	$(PY) scripts/make_demo_data.py --output data/demo/voc --format voc --overwrite --report results/demo/dataset_voc.md
+	$(PY) scripts/make_demo_data.py --output data/demo/coco --format coco --overwrite \
 		--report results/demo/dataset_coco.md
 	$(PY) scripts/pretrain_backbone.py --report results/demo/pretrain_backbone.md
 	$(PY) scripts/show_data.py --config configs/demo/ssd_voc.yaml --num 8 --out results/demo/demo_train_samples.png
@@ -52,9 +52,9 @@ demo-data: $(STAMP)
 # The effect study's data cells (configs/demo/effect/data_*.yaml): the demo set drawn at deformation 0.3 and 1.0
 # (the same scenes as data/demo/voc, less and more deformed), their statistics and the same 8 training images.
 effect-data: $(STAMP)
-	$(PY) scripts/make_demo_data.py --out data/demo/voc_deform0.3 --deformation 0.3 --overwrite \
+	$(PY) scripts/make_demo_data.py --output data/demo/voc_deform0.3 --deformation 0.3 --overwrite \
 		--report results/demo/dataset_voc_deform0.3.md
-	$(PY) scripts/make_demo_data.py --out data/demo/voc_deform1.0 --deformation 1.0 --overwrite \
+	$(PY) scripts/make_demo_data.py --output data/demo/voc_deform1.0 --deformation 1.0 --overwrite \
 		--report results/demo/dataset_voc_deform1.0.md
 	for strength in 0.3 1.0; do $(PY) scripts/show_data.py --config configs/demo/ssd_voc.yaml --num 8 \
 		--set data.root=data/demo/voc_deform$$strength --out results/demo/demo_train_samples_deform$$strength.png; done

@@ -1,4 +1,6 @@
 """gluon-upgrade: upgrade trained Gluon networks' convolutions to deformable convolutions in place."""
+import glob
+import os
 import re
 
 from setuptools import find_packages, setup
@@ -18,6 +20,10 @@ setup(
     packages=find_packages(include=["gluon_upgrade", "gluon_upgrade.*"]),
     # The compiled operator's source: built on first use (or by scripts/build_ops.py) against the MXNet wheel.
     package_data={"gluon_upgrade.ops": ["deform_sample.cc"]},
+    # The configs, for `configs/...` paths from any folder (gluon_upgrade.paths.configs_root).
+    data_files=[(os.path.join("share", "gluon-upgrade", folder), sorted(glob.glob(os.path.join(folder, "*.yaml"))))
+                for folder in sorted({os.path.dirname(p) for p in glob.glob("configs/**/*.yaml", recursive=True)})],
+    entry_points={"console_scripts": ["gluon-upgrade = gluon_upgrade.commands:main"]},
     python_requires=">=3.8",
     # mxnet itself is an extra: the CPU wheel and the CUDA wheel are different distributions.
     install_requires=[

@@ -6,24 +6,20 @@ layer's time goes (offset branch, sampling, the stride-k convolution).
 
 Writes ``results/bench/dcn_layer.{md,json}``. Weights and offsets are random (timings do not depend on them).
 
-    python benchmarks/bench_dcn_layer.py [--batch 2] [--repeats 10] [--ctx cpu|gpu] [--out results/bench]
+    python benchmarks/bench_dcn_layer.py [--batch 2] [--repeats 10] [--ctx cpu|gpu] [--output results/bench]
 """
-import os
 import statistics
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import mxnet as mx
+from mxnet import autograd
+from mxnet.gluon import nn
 
-import mxnet as mx  # noqa: E402
-from mxnet import autograd  # noqa: E402
-from mxnet.gluon import nn  # noqa: E402
-
-from gluon_upgrade.ops import FAST_OPERATOR  # noqa: E402
-from gluon_upgrade.reporting.bench import (alternate, benchmark_parser, context, format_ratio,  # noqa: E402
+from gluon_upgrade.ops import FAST_OPERATOR
+from gluon_upgrade.reporting.bench import (alternate, benchmark_parser, context, format_ratio,
                                            ratio_spread, write_benchmark)
-from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
-from gluon_upgrade.surgery.deformable import BLOCKS  # noqa: E402
-from gluon_upgrade.surgery.fast import padded_offset_convolution, require_fast_operator  # noqa: E402
+from gluon_upgrade.reporting.tables import markdown_table
+from gluon_upgrade.surgery.deformable import BLOCKS
+from gluon_upgrade.surgery.fast import padded_offset_convolution, require_fast_operator
 
 # layer, input channels, output channels, input side, batch (None: --batch); 3x3, stride 1, pad 1
 SHAPES = [

@@ -11,20 +11,16 @@ Writes ``results/bench/map_size.{md,json}``.
 
     python benchmarks/bench_map_size.py [--repeats 5]
 """
-import os
 import statistics
-import sys
 import warnings
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import mxnet as mx
+from mxnet import autograd, gluon
 
-import mxnet as mx  # noqa: E402
-from mxnet import autograd, gluon  # noqa: E402
-
-from gluon_upgrade.models.build import build_network  # noqa: E402
-from gluon_upgrade.models.demo_ssd import DEMO_SSD  # noqa: E402
-from gluon_upgrade.models.demo_ssd_os8 import DEMO_SSD_OS8  # noqa: E402
-from gluon_upgrade.reporting.bench import alternate, benchmark_parser, context, write_benchmark  # noqa: E402
+from gluon_upgrade.models.build import build_network
+from gluon_upgrade.models.demo_ssd import DEMO_SSD
+from gluon_upgrade.models.demo_ssd_os8 import DEMO_SSD_OS8
+from gluon_upgrade.reporting.bench import alternate, benchmark_parser, context, write_benchmark
 
 VARIANTS = [("8x8: 128 px, stride 16 (the recipe)", DEMO_SSD, 128),
             ("16x16: 256 px, stride 16", DEMO_SSD, 256),

@@ -10,28 +10,25 @@ upgraded networks hold the same weights (``random_init``: trained-network scale)
 one process, so that drift of the machine hits them alike; ratios are medians of the per-round ratios, with
 quartiles. Writes ``results/bench/models.{md,json}``.
 
-    python benchmarks/bench_models.py [--repeats 5] [--ctx cpu|gpu] [--out results/bench] [--no-onnx]
+    python benchmarks/bench_models.py [--repeats 5] [--ctx cpu|gpu] [--output results/bench] [--no-onnx]
 """
 import os
 import statistics
-import sys
 import tempfile
 import warnings
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import mxnet as mx
 
-import mxnet as mx  # noqa: E402
-
-from gluon_upgrade import upgrade  # noqa: E402
-from gluon_upgrade.deploy.onnx_export import export_onnx  # noqa: E402
-from gluon_upgrade.models.zoo import load_zoo_model  # noqa: E402
-from gluon_upgrade.reporting.bench import (alternate, benchmark_parser, context, format_ratio,  # noqa: E402
+from gluon_upgrade import upgrade
+from gluon_upgrade.deploy.onnx_export import export_onnx
+from gluon_upgrade.models.zoo import load_zoo_model
+from gluon_upgrade.reporting.bench import (alternate, benchmark_parser, context, format_ratio,
                                            ratio_spread, write_benchmark)
-from gluon_upgrade.reporting.flops import count_macs  # noqa: E402
-from gluon_upgrade.reporting.params import count_parameters  # noqa: E402
-from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
-from gluon_upgrade.selection.heads import head_block, head_outputs  # noqa: E402
-from gluon_upgrade.selection.layers import traced_symbol  # noqa: E402
+from gluon_upgrade.reporting.flops import count_macs
+from gluon_upgrade.reporting.params import count_parameters
+from gluon_upgrade.reporting.tables import markdown_table
+from gluon_upgrade.selection.heads import head_block, head_outputs
+from gluon_upgrade.selection.layers import traced_symbol
 
 MODELS = [("ResNet-50", "resnet50_v1", 224), ("SSD512 ResNet-50", "ssd_512_resnet50_v1_voc", 512),
           ("YOLOv3-416 Darknet-53", "yolo3_darknet53_voc", 416)]

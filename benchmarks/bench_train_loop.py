@@ -11,28 +11,25 @@ second epoch (the first builds graphs). Writes ``results/bench/train_loop.{md,js
 import argparse
 import csv
 import os
-import sys
 import tempfile
 import time
 import warnings
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import mxnet as mx
+from mxnet import autograd
 
-import mxnet as mx  # noqa: E402
-from mxnet import autograd  # noqa: E402
-
-from gluon_upgrade.config.loader import load_config  # noqa: E402
-from gluon_upgrade.data.datasets import detection_dataset  # noqa: E402
-from gluon_upgrade.data.transforms import train_loader  # noqa: E402
-from gluon_upgrade.machine import format_machine, machine_record  # noqa: E402
-from gluon_upgrade.models.build import build_network, input_size  # noqa: E402
-from gluon_upgrade.reporting.files import write_json, write_text  # noqa: E402
-from gluon_upgrade.reporting.tables import markdown_table  # noqa: E402
-from gluon_upgrade.runtime import contexts  # noqa: E402
-from gluon_upgrade.training.distributed import connect  # noqa: E402
-from gluon_upgrade.training.loop import seed_epoch, train  # noqa: E402
-from gluon_upgrade.training.losses import detector_losses  # noqa: E402
-from gluon_upgrade.training.optim import make_trainer  # noqa: E402
+from gluon_upgrade.config.loader import load_config
+from gluon_upgrade.data.datasets import detection_dataset
+from gluon_upgrade.data.transforms import train_loader
+from gluon_upgrade.machine import format_machine, machine_record
+from gluon_upgrade.models.build import build_network, input_size
+from gluon_upgrade.reporting.files import write_json, write_text
+from gluon_upgrade.reporting.tables import markdown_table
+from gluon_upgrade.runtime import contexts
+from gluon_upgrade.training.distributed import connect
+from gluon_upgrade.training.loop import seed_epoch, train
+from gluon_upgrade.training.losses import detector_losses
+from gluon_upgrade.training.optim import make_trainer
 
 
 def bare_images_per_second(config) -> float:
@@ -73,7 +70,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--config", default="configs/demo/ssd_voc.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--out", default="results/bench")
+    parser.add_argument("--output", default="results/bench", help="results folder")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     # Two epochs, no evaluation until the end (evaluation time is not in images/s anyway).
@@ -95,8 +92,8 @@ def main():
             "Machine: {}  \nMade by: `{}`\n").format(config.model.name, config.model.mode, input_size(config.model),
                                                      config.train.batch_size, config.ctx, table,
                                                      format_machine(result["machine"]), command)
-    write_json(os.path.join(args.out, "train_loop.json"), result)
-    write_text(os.path.join(args.out, "train_loop.md"), text)
+    write_json(os.path.join(args.output, "train_loop.json"), result)
+    write_text(os.path.join(args.output, "train_loop.md"), text)
     print(text)
 
 

@@ -4,21 +4,17 @@
 Writes ``results/bench/upgrade_ssd512.{md,json}``. Weights are MXNet's default random ones: timings do not
 depend on the values.
 
-    python benchmarks/bench_upgrade.py [--repeats 3] [--ctx cpu|gpu] [--out results/bench]
+    python benchmarks/bench_upgrade.py [--repeats 3] [--ctx cpu|gpu] [--output results/bench]
 """
-import os
 import statistics
-import sys
 import time
 import warnings
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import mxnet as mx
 
-import mxnet as mx  # noqa: E402
-
-from gluon_upgrade import upgrade  # noqa: E402
-from gluon_upgrade.reporting.bench import benchmark_parser, context, write_benchmark  # noqa: E402
-from gluon_upgrade.verify import run_inference  # noqa: E402
+from gluon_upgrade import upgrade
+from gluon_upgrade.reporting.bench import benchmark_parser, context, write_benchmark
+from gluon_upgrade.verify import run_inference
 
 MODEL = "ssd_512_resnet50_v1_voc"
 

@@ -9,7 +9,7 @@ as detections, and, for comparison, the decoded outputs as plain tensors (the cr
 offset is moved by half a pixel: the negative control, which must exceed the bound. Each instruction set runs in
 its own process (``DNNL_MAX_CPU_ISA`` is read when oneDNN starts). Writes ``results/bench/exactness_isa.{md,json}``.
 
-    python benchmarks/exactness_isa.py [--isas ALL AVX512_CORE AVX2 SSE41] [--out results/bench]
+    python benchmarks/exactness_isa.py [--isas ALL AVX512_CORE AVX2 SSE41] [--output results/bench]
 """
 import argparse
 import json
@@ -18,7 +18,6 @@ import subprocess
 import sys
 import warnings
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 MODELS = [("SSD512 ResNet-50", "ssd_512_resnet50_v1_voc", 512), ("YOLOv3-416 Darknet-53", "yolo3_darknet53_voc", 416),
           ("YOLOv3 MobileNet, 128 px", "yolo3_mobilenet1.0_voc", 128), ("ResNet-50", "resnet50_v1", 224)]

@@ -1,47 +1,5 @@
 #!/usr/bin/env python
-"""Run a command as an MXNet parameter-server job: a scheduler, S servers and W workers (kvstore dist_sync).
+"""`gluon-upgrade launch-dist` run from a checkout (gluon_upgrade/commands/launch_dist.py)."""
+from gluon_upgrade.commands import run_script
 
-Examples
---------
-python scripts/launch_dist.py -n 2 -s 1 -- python scripts/train.py --config configs/demo/ssd_voc.yaml \
-    --set train.kvstore=dist_sync --output runs/dist
-python scripts/launch_dist.py -n 4 -s 2 -H hosts.txt -- python scripts/train.py --config FILE \
-    --set train.kvstore=dist_device_sync
-"""
-import argparse
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--num-workers", type=int, required=True, help="worker processes")
-    parser.add_argument("-s", "--num-servers", type=int, default=1, help="server processes (default 1)")
-    parser.add_argument("-H", "--hostfile", help="hosts to spread servers and workers over (ssh); "
-                                                 "default: all on this machine, over loopback")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the worker command")
-    args = parser.parse_args(argv)
-    if args.command[:1] == ["--"]:
-        args.command = args.command[1:]
-    return args
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    from gluon_upgrade.errors import GluonUpgradeError
-    from gluon_upgrade.training.launch import plan, read_hosts, run
-
-    try:
-        hosts = read_hosts(args.hostfile) if args.hostfile else None
-        processes = plan(args.num_workers, args.num_servers, args.command, hosts)
-    except GluonUpgradeError as err:
-        print("error: {}".format(err), file=sys.stderr)
-        return 2
-    return run(processes)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+run_script(__file__)

@@ -1,47 +1,5 @@
 #!/usr/bin/env python
-"""Fine-tune the upgraded demo baseline at several offset learning-rate multipliers and seeds: mAP beside what the
-offsets do (their length, samples off the map, samples on the objects), and a picture per multiplier.
+"""`gluon-upgrade offset-study` run from a checkout (gluon_upgrade/commands/offset_study.py)."""
+from gluon_upgrade.commands import run_script
 
-Examples
---------
-python scripts/offset_study.py                              # x0.1 and x1, 3 seeds -> results/demo/offset_study.md
-python scripts/offset_study.py --multipliers 0.1 0.3 1 --seeds 5
-"""
-import argparse
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline", default="configs/demo/ssd_voc.yaml", help="the baseline's config")
-    parser.add_argument("--upgrade", default="configs/demo/ssd_voc_upgrade.yaml",
-                        help="the upgrade config every run fine-tunes with")
-    parser.add_argument("--baseline-run", default="results/demo/table2/baseline",
-                        help="the baseline's run directory (reused when finished with the same config)")
-    parser.add_argument("--multipliers", nargs="+", type=float, default=[0.1, 1.0], help="train.offset_lr_mult values")
-    parser.add_argument("--seeds", type=int, default=3, help="fine-tunes per multiplier")
-    parser.add_argument("--images", type=int, default=50, help="validation images the offsets are measured on")
-    parser.add_argument("--image", default="data/demo/voc/VOCdevkit/VOC2007/JPEGImages/000600.jpg",
-                        help="the image of the pictures")
-    parser.add_argument("--out", default="results/demo", help="results folder")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a key of both configs (repeatable)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    from gluon_upgrade.cli import command_line, run_main
-    from gluon_upgrade.experiments.offset_study import run_offset_study
-    return run_main(lambda: run_offset_study(args.baseline, args.upgrade, args.out, args.baseline_run, args.image,
-                                             args.multipliers, args.seeds, args.images, args.set,
-                                             command_line("offset_study.py", argv), not args.no_progress))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+run_script(__file__)

@@ -1,48 +1,5 @@
 #!/usr/bin/env python
-"""Draw annotated images of a config's data set (as the loaders read them) into a PNG.
+"""`gluon-upgrade show-data` run from a checkout (gluon_upgrade/commands/show_data.py)."""
+from gluon_upgrade.commands import run_script
 
-Examples
---------
-python scripts/show_data.py --config configs/demo/ssd_voc.yaml --split train --num 8 \
-    --out results/demo/demo_train_samples.png
-"""
-import argparse
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="YAML config whose data section names the data set")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    parser.add_argument("--split", choices=["train", "val"], default="train")
-    parser.add_argument("--num", type=int, default=8, help="images to draw (the first ones)")
-    parser.add_argument("--columns", type=int, default=4)
-    parser.add_argument("--out", required=True, help="PNG file")
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    from gluon_upgrade.config.loader import load_config
-    from gluon_upgrade.data.datasets import detection_dataset
-    from gluon_upgrade.errors import GluonUpgradeError
-    from gluon_upgrade.reporting.samples import plot_samples
-
-    try:
-        config = load_config(args.config, args.set)
-        dataset = detection_dataset(config["data"], train=args.split == "train")
-    except (GluonUpgradeError, OSError) as err:
-        print("error: {}".format(err), file=sys.stderr)
-        return 2
-    indices = list(range(min(args.num, len(dataset))))
-    plot_samples(dataset, args.out, indices, args.columns, title="{} ({} split)".format(dataset, args.split))
-    print("wrote {} ({} images)".format(args.out, len(indices)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+run_script(__file__)

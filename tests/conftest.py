@@ -59,6 +59,38 @@ def write_demo_config(tmp_path, root, size=128, extra=""):
     return str(path)
 
 
+def doc_commands(doc):
+    """``(command, arguments)`` of each command line in a Markdown file's code blocks."""
+    with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
+        return command_lines(f.read(), fenced=True)
+
+
+def command_lines(text, fenced=False):
+    """``(command, arguments)`` of each command line in ``text`` (inside its ```` ``` ```` blocks if ``fenced``):
+    ``python scripts/X.py ...`` and ``gluon-upgrade X ...`` both give ``X`` (underscores as hyphens); comments and
+    a trailing ``&`` dropped, continued lines joined."""
+    import shlex
+    found, block, pending = [], not fenced, ""
+    for line in text.splitlines():
+        if line.startswith("```"):
+            block = not block
+            continue
+        if not block:
+            continue
+        line = pending + line.split("  #")[0].strip().rstrip("&").strip()
+        if line.endswith("\\"):
+            pending = line[:-1] + " "
+            continue
+        pending = ""
+        if line.startswith("python scripts/"):
+            words = shlex.split(line)
+            found.append((os.path.splitext(os.path.basename(words[1]))[0].replace("_", "-"), words[2:]))
+        elif line.startswith("gluon-upgrade "):
+            words = shlex.split(line)
+            found.append((words[1], words[2:]))
+    return found
+
+
 def read_metrics(run):
     """The rows of a run directory's ``metrics.csv``."""
     with open(os.path.join(run, "metrics.csv"), newline="") as f:

@@ -49,7 +49,7 @@ def test_symbol_model_upgrade_writes_symbol_and_params(tmp_path):
     save_network(build("resnet50_v1", 64), prefix, symbolic=True, input_shape=(1, 3, 64, 64))
     out = str(tmp_path / "upgraded")
     result = run("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
-                 "1,3,64,64", "--layers", "stage4_conv8", "--dcn", "v2", "--verify", "--out", out)
+                 "1,3,64,64", "--layers", "stage4_conv8", "--dcn-version", "v2", "--verify", "--prefix", out)
     assert result.returncode == 0, result.stderr
     graph = json.load(open(out + "-symbol.json"))
     assert sum(n["op"] == "_contrib_ModulatedDeformableConvolution" for n in graph["nodes"]) == 1
@@ -108,15 +108,15 @@ def test_exported_params_of_another_shape_are_refused_before_anything_is_written
     expected = ("error: {} does not fit the graph for an input of shape 1,3,16,16: 2 parameter(s) have other shapes: "
                 "small_dense0_weight is (3, 8), the graph needs (5, 8); small_dense0_bias is (3,), the graph needs "
                 "(5,)".format(other))
-    result = run("--symbol", graph, "--params", other, "--input-shape", "1,3,16,16", "--out", out)
+    result = run("--symbol", graph, "--params", other, "--input-shape", "1,3,16,16", "--prefix", out)
     assert (result.returncode, result.stderr.strip()) == (2, expected)
     exported = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "export.py"), "--symbol", graph,
-                               "--params", other, "--input-shape", "1,3,16,16", "--out", out],
+                               "--params", other, "--input-shape", "1,3,16,16", "--prefix", out],
                               capture_output=True, text=True, cwd=ROOT)
     assert (exported.returncode, exported.stderr.strip()) == (2, expected)
     # An input the graph cannot take: one line with MXNet's own words, not its stack trace.
     _, params = _export_small(str(tmp_path / "five"), 5)
-    result = run("--symbol", graph, "--params", params, "--input-shape", "1,1,16,16", "--out", out)
+    result = run("--symbol", graph, "--params", params, "--input-shape", "1,1,16,16", "--prefix", out)
     assert (result.returncode, result.stderr.strip()) == (
         2, "error: the graph cannot take an input of shape 1,1,16,16: Error in operator small_conv0_fwd: Shape "
            "inconsistent, Provided = [8,3,3,3], inferred shape=(8,1,3,3)")
@@ -132,7 +132,7 @@ def test_a_damaged_symbol_file_is_named_in_one_line(tmp_path):
             f.write(content)
         for script in ("upgrade.py", "export.py"):
             result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "--symbol", graph,
-                                     "--params", params, "--input-shape", "1,3,16,16", "--out",
+                                     "--params", params, "--input-shape", "1,3,16,16", "--prefix",
                                      str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT)
             lines = result.stderr.strip().splitlines()
             assert result.returncode == 2 and len(lines) == 1, result.stderr
@@ -189,7 +189,7 @@ def test_trained_weights_upgraded_with_two_deformable_groups_and_exported(tmp_pa
     last = net.features[7][1].body[3]  # stage 4, block 2, its second 3x3 convolution: resnet18's last
     report, prefix = tmp_path / "report.json", str(tmp_path / "exported")
     result = run("--model", "resnet18_v1", "--weights", path, "--input-shape", "1,3,64,64", "--layers", "last1",
-                 "--deformable-groups", "2", "--verify", "--report", report, "--out", prefix, "--export")
+                 "--deformable-groups", "2", "--verify", "--report", report, "--prefix", prefix, "--export")
     assert result.returncode == 0, result.stderr
     (layer,) = json.loads(report.read_text())["layers"]
     assert layer["name"].endswith("stage4_conv4")
@@ -211,7 +211,7 @@ def test_trained_weights_upgraded_with_two_deformable_groups_and_exported(tmp_pa
 @pytest.mark.slow
 def test_block_output_loads_into_the_same_upgrade_and_keeps_the_trained_outputs(tmp_path):
     net, path, x = _trained(tmp_path)
-    result = run("--model", "resnet18_v1", "--weights", path, "--input-shape", "1,3,64,64", "--out",
+    result = run("--model", "resnet18_v1", "--weights", path, "--input-shape", "1,3,64,64", "--prefix",
                  tmp_path / "upgraded")
     assert result.returncode == 0, result.stderr
     assert "wrote {}".format(tmp_path / "upgraded.params") in result.stdout
@@ -226,7 +226,7 @@ def test_block_output_loads_into_the_same_upgrade_and_keeps_the_trained_outputs(
 def test_composite_impls_verify_and_export_as_their_operators(tmp_path, impl):
     prefix = str(tmp_path / "net")
     result = run("--model", "resnet18_v1", "--random-init", "--input-shape", "1,3,64,64", "--impl", impl,
-                 "--verify", "--out", prefix, "--export")
+                 "--verify", "--prefix", prefix, "--export")
     assert result.returncode == 0, result.stderr
     graph = open(prefix + "-symbol.json").read()
     assert "_contrib_DeformableConvolution" not in graph
@@ -306,7 +306,7 @@ def test_a_trained_demo_detector_upgrades_from_its_run_config(demo_voc, tmp_path
     path = tmp_path / "config.yaml"
     path.write_text(config.to_yaml())
     out = str(tmp_path / "upgraded")
-    result = run("--config", path, "--weights", weights, "--verify", "--out", out)
+    result = run("--config", path, "--weights", weights, "--verify", "--prefix", out)
     assert result.returncode == 0, result.stderr
     as_upgrade = dict(raw, model=dict(raw["model"], mode="upgrade", weights=weights))
     upgraded = build_network(config_from_dict(as_upgrade).model, classes, [mx.cpu()])
@@ -319,15 +319,15 @@ def test_a_trained_demo_detector_upgrades_from_its_run_config(demo_voc, tmp_path
 
 
 def test_out_names_files_not_a_folder(tmp_path):
-    """--out DIR/ used to write the hidden file DIR/.params."""
+    """--prefix DIR/ used to write the hidden file DIR/.params."""
     graph, params = _export_small(str(tmp_path / "small"), 5)
     for script in ("upgrade.py", "export.py"):
         result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "--symbol", graph,
-                                 "--params", params, "--input-shape", "1,3,16,16", "--out", str(tmp_path) + os.sep],
+                                 "--params", params, "--input-shape", "1,3,16,16", "--prefix", str(tmp_path) + os.sep],
                                 capture_output=True, text=True, cwd=ROOT)
         assert result.returncode == 2
         assert result.stderr.strip().splitlines()[-1].endswith(
-            "error: argument --out: {} is a folder; give the files' name inside it, e.g. {}".format(
+            "error: argument --prefix: {} is a folder; give the files' name inside it, e.g. {}".format(
                 str(tmp_path) + os.sep, os.path.join(str(tmp_path) + os.sep, "upgraded")))
     assert sorted(os.listdir(tmp_path)) == ["small-0000.params", "small-symbol.json"]
 

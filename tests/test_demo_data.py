@@ -208,7 +208,7 @@ def test_make_demo_data_script_writes_set_and_report(tmp_path):
     import subprocess
     import sys
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "make_demo_data.py")
-    command = [sys.executable, script, "--out", str(tmp_path / "d"), "--format", "coco", "--train", "6", "--test",
+    command = [sys.executable, script, "--output", str(tmp_path / "d"), "--format", "coco", "--train", "6", "--test",
                "6", "--size", "48", "--deformation", "0.3", "--report", str(tmp_path / "stats.md")]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -258,7 +258,7 @@ def test_a_killed_regeneration_leaves_the_old_set_and_no_process_behind(tmp_path
     import time
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "make_demo_data.py")
     out = str(tmp_path / "set")
-    small = [sys.executable, script, "--out", out, "--train", "6", "--test", "6", "--size", "48", "--workers", "1"]
+    small = [sys.executable, script, "--output", out, "--train", "6", "--test", "6", "--size", "48", "--workers", "1"]
     assert subprocess.run(small, capture_output=True, text=True).returncode == 0
 
     def snapshot():
@@ -266,7 +266,7 @@ def test_a_killed_regeneration_leaves_the_old_set_and_no_process_behind(tmp_path
                 for folder, _, names in os.walk(out) for name in names}
 
     before = snapshot()
-    big = [sys.executable, script, "--out", out, "--train", "5000", "--test", "6", "--size", "160", "--workers", "2",
+    big = [sys.executable, script, "--output", out, "--train", "5000", "--test", "6", "--size", "160", "--workers", "2",
            "--overwrite"]
     process = subprocess.Popen(big, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

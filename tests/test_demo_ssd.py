@@ -64,28 +64,36 @@ def test_anchors_follow_the_input_side():
     assert a96[:, 0].max() < 96 and a160[:, 0].max() < 160
 
 
+def stand_in_net(size=96):
+    """The demo SSD as a config with pretrained_base builds it: from the cached stand-in backbone."""
+    return build_network({"name": DEMO_SSD, "data_shape": size, "pretrained": False, "pretrained_base": True,
+                          "weights": None, "mode": "baseline"}, CLASSES, [mx.cpu()])
+
+
 def test_no_published_detector_or_missing_backbone_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match="no published detector weights"):
         ssd_128_resnet29_v1_demo(pretrained=True)
-    monkeypatch.setattr(pretrain, "backbone_path", lambda model: str(tmp_path / "none.params"))
-    with pytest.raises(ModelError, match="no pretrained backbone .* python scripts/pretrain_backbone.py"):
-        ssd_128_resnet29_v1_demo(pretrained_base=True)
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path))  # an empty user cache
+    with pytest.raises(ModelError, match="no pretrained backbone for {} at {}.* gluon-upgrade pretrain-backbone"
+                       .format(DEMO_SSD, tmp_path / "gluon-upgrade" / "backbone")):
+        stand_in_net()
 
 
 SMALL = pretrain.PretrainSettings(crops=48, val_crops=12, steps=3, batch=8)
 
 
 def test_pretraining_writes_the_backbone_once_and_pretrained_base_loads_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(pretrain, "CACHE", str(tmp_path))
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path))
     first = pretrain.pretrained_backbone(DEMO_SSD, SMALL, workers=1)
-    assert first.trained and os.path.dirname(first.path) == str(tmp_path) and 0 <= first.val_accuracy <= 1
+    assert os.path.dirname(first.path) == str(tmp_path / "gluon-upgrade" / "backbone")
+    assert first.trained and 0 <= first.val_accuracy <= 1
     again = pretrain.pretrained_backbone(DEMO_SSD, SMALL, workers=1)
     assert not again.trained and again.path == first.path and again.val_accuracy == first.val_accuracy
     other = pretrain.backbone_path(DEMO_SSD, pretrain.PretrainSettings(crops=48, val_crops=12, steps=4, batch=8))
     assert other != first.path  # another setting, another file: never a stale backbone
     saved = mx.nd.load(first.path)
     monkeypatch.setattr(pretrain, "backbone_path", lambda model: first.path)
-    net = ssd_128_resnet29_v1_demo(CLASSES, pretrained_base=True)
+    net = stand_in_net()
     stem = net.features.params["resnetv10_conv0_weight"].data().asnumpy()
     np.testing.assert_array_equal(stem, saved["0.weight"].asnumpy())
     stage4 = net.features.params["resnetv10_stage4_conv8_weight"].data().asnumpy()

@@ -61,26 +61,31 @@ def test_anchors_follow_the_input_side(size):
     assert np.isclose(found[0][-2], 0.4 * size)
 
 
+def stand_in_net(size=96):
+    """The demo YOLOv3 as a config with pretrained_base builds it: from the cached stand-in backbone."""
+    return build_network({"name": DEMO_YOLO, "data_shape": size, "pretrained": False, "pretrained_base": True,
+                          "weights": None, "mode": "baseline"}, CLASSES, [mx.cpu()])
+
+
 def test_no_published_detector_or_missing_backbone_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match="no published detector weights"):
         yolo3_darknet27_demo(pretrained=True)
     with pytest.raises(ModelError, match="no demo backbone for resnet18_v1; there are: ssd_128"):
         pretrain.backbone_path("resnet18_v1")
-    monkeypatch.setattr(pretrain, "backbone_path", lambda model: str(tmp_path / "none.params"))
-    with pytest.raises(ModelError, match="pretrain_backbone.py --model yolo3_darknet27_demo"):
-        yolo3_darknet27_demo(pretrained_base=True)
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path))  # an empty user cache
+    with pytest.raises(ModelError, match="gluon-upgrade pretrain-backbone --model yolo3_darknet27_demo"):
+        stand_in_net()
 
 
 def test_pretrained_base_loads_the_pretrained_darknet(tmp_path, monkeypatch):
-    monkeypatch.setattr(pretrain, "CACHE", str(tmp_path))
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path))
     small = pretrain.PretrainSettings(crops=48, val_crops=12, steps=3, batch=8)
     made = pretrain.pretrained_backbone(DEMO_YOLO, small, workers=1)
     assert made.trained and made.path.endswith(".params") and DEMO_YOLO in made.path
     assert made.path != pretrain.backbone_path(settings=small)  # the SSD's backbone has its own file
     saved = mx.nd.load(made.path)
     monkeypatch.setattr(pretrain, "backbone_path", lambda model: made.path)
-    net = yolo3_darknet27_demo(CLASSES, pretrained_base=True)
-    net.initialize()
+    net = stand_in_net()
     last = net.stages[2][-1].body[1][0].weight.data().asnumpy()  # the last block's 3x3 convolution
     assert last.shape == (256, 128, 3, 3)
     assert any(np.array_equal(last, v.asnumpy()) for v in saved.values())

@@ -1,12 +1,14 @@
 """The README and the docs as a reader meets them: every link leads somewhere, every configs/ and scripts/ path
 they name exists, and every command line they show parses with its script's own argument parser."""
 import glob
-import importlib.util
+import importlib
 import os
 import re
-import shlex
 
 import pytest
+from conftest import command_lines, doc_commands
+
+from gluon_upgrade.commands import COMMANDS, module_name
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 DOCS = ["README.md", *sorted(glob.glob("docs/*.md", root_dir=ROOT)), "results/demo/README.md",
@@ -54,42 +56,34 @@ def test_every_named_config_and_script_exists(doc):
     assert missing == []
 
 
-def commands(doc):
-    """``(script, arguments)`` of each ``python scripts/X.py ...`` line in the doc's code blocks."""
-    found, block, pending = [], False, ""
-    for line in read(doc).splitlines():
-        if line.startswith("```"):
-            block = not block
-            continue
-        if not block:
-            continue
-        line = pending + line.split("  #")[0].strip().rstrip("&").strip()
-        if line.endswith("\\"):
-            pending = line[:-1] + " "
-            continue
-        pending = ""
-        words = shlex.split(line) if line.startswith("python scripts/") else []
-        if words:
-            found.append((words[1], words[2:]))
-    return found
-
-
-def parser_of(script):
-    spec = importlib.util.spec_from_file_location("doc_" + os.path.basename(script)[:-3], os.path.join(ROOT, script))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.parse_args
-
-
 @pytest.mark.parametrize("doc", DOCS)
 def test_every_command_shown_parses(doc):
-    """The command lines as written, each through its script's own argument parser (a command whose arguments
-    do not parse exits 2 there)."""
-    for script, args in commands(doc):
+    """The command lines as written (``python scripts/X.py`` or ``gluon-upgrade X``), each through its command's
+    own argument parser (a command whose arguments do not parse exits 2 there)."""
+    for command, args in doc_commands(doc):
+        assert command in COMMANDS, "{}: no command {}".format(doc, command)
         try:
-            parser_of(script)(args)
+            importlib.import_module(module_name(command)).parse_args(args)
         except SystemExit as stop:
-            pytest.fail("{}: python {} {} does not parse (exit {})".format(doc, script, " ".join(args), stop.code))
+            pytest.fail("{}: {} {} does not parse (exit {})".format(doc, command, " ".join(args), stop.code))
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_example_in_a_commands_help_parses(command):
+    """The examples ``--help`` shows (the module docstring), through the parser of the command each names."""
+    module = importlib.import_module(module_name(command))
+    examples = command_lines(module.__doc__.partition("Examples\n--------")[2])
+    assert examples or command in ("build-ops",)
+    for name, args in examples:
+        try:
+            importlib.import_module(module_name(name)).parse_args(args)
+        except SystemExit as stop:
+            pytest.fail("{} --help: {} {} does not parse (exit {})".format(command, name, " ".join(args), stop.code))
+
+
+def test_every_command_has_its_script_and_every_script_its_command():
+    scripts = {os.path.splitext(name)[0].replace("_", "-") for name in os.listdir(os.path.join(ROOT, "scripts"))}
+    assert scripts == set(COMMANDS)
 
 
 def test_the_key_reference_is_the_schemas_own():

@@ -223,20 +223,20 @@ def run_script(*args):
 @pytest.mark.slow
 def test_the_script_rewrites_the_report_and_refuses_bad_input_in_one_line(tiny_study, tmp_path):
     _, out, _, _ = tiny_study
-    result = run_script("--report-only", "--out", out)
+    result = run_script("--report-only", "--output", out)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "Made by `python scripts/effect_study.py --report-only --out {}`".format(out) in \
+    assert "Made by `python scripts/effect_study.py --report-only --output {}`".format(out) in \
         open(os.path.join(out, "effect_study.md")).read()
-    empty = run_script("--report-only", "--out", tmp_path)
+    empty = run_script("--report-only", "--output", tmp_path)
     assert empty.returncode == 2 and "no effect-study cell has run under" in empty.stderr
     assert "Traceback" not in empty.stderr
-    missing = run_script("--cells", tmp_path / "nope.yaml", "--out", tmp_path)
+    missing = run_script("--cells", tmp_path / "nope.yaml", "--output", tmp_path)
     assert missing.returncode == 2 and "config file not found" in missing.stderr and "Traceback" not in missing.stderr
-    usage = run_script("--out", tmp_path)
+    usage = run_script("--output", tmp_path)
     assert usage.returncode == 2 and "--report-only" in usage.stderr
     for args in (("--report-only", "--seed", "1"), ("--cells", "x.yaml", "--seed", "-1"),
                  ("--cells", "x.yaml", "--seed", "1", "--seeds", "2")):
-        refused = run_script(*args, "--out", tmp_path)
+        refused = run_script(*args, "--output", tmp_path)
         assert refused.returncode == 2 and "--seed" in refused.stderr and "Traceback" not in refused.stderr
 
 

@@ -337,7 +337,7 @@ def test_table2_command_reuses_the_runs_and_rewrites_the_report(table2):
     kept = open(report).read()
     try:
         result = run_script("table2.py", "--baseline", paths["baseline"], "--dcn", paths["dcn"], "--upgrade",
-                            paths["upgrade"], "--out", out, "--no-progress")
+                            paths["upgrade"], "--output", out, "--no-progress")
         assert result.returncode == 0, result.stderr[-2000:]
         written = open(report).read()
     finally:
@@ -348,7 +348,7 @@ def test_table2_command_reuses_the_runs_and_rewrites_the_report(table2):
     # The same four finished runs: the rows are those of the report the library wrote.
     assert [l for l in written.splitlines() if l.startswith("| 1.")] == \
         [l for l in kept.splitlines() if l.startswith("| 1.")]
-    bad = run_script("table2.py", "--baseline", paths["baseline"], "--out", out, "--set", "train.epochz=2")
+    bad = run_script("table2.py", "--baseline", paths["baseline"], "--output", out, "--set", "train.epochz=2")
     assert bad.returncode == 2 and "unknown key 'train.epochz'" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -357,7 +357,7 @@ def test_depth_study_command_fine_tunes_each_depth_and_writes_the_table(table2, 
     _, out, paths = table2
     result = run_script("depth_study.py", "--baseline", paths["baseline"], "--upgrade", paths["upgrade"],
                         "--baseline-run", os.path.join(out, "table2", "baseline"), "--depths", "0", "2",
-                        "--out", tmp_path, "--batch", "1", "--repeats", "1", "--seeds", "2", "--no-progress")
+                        "--output", tmp_path, "--batch", "1", "--repeats", "1", "--seeds", "2", "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.load(open(tmp_path / "table1_depth.json"))
     assert sorted(data["depths"]) == ["0", "2"]

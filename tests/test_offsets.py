@@ -181,7 +181,8 @@ def test_visualize_offsets_averages_over_validation_images(deformable_weights, d
 def test_export_script_from_a_config(deformable_weights, tmp_path):
     weights, overrides = deformable_weights
     result = run_script("export.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),
-                        "--weights", weights, "--out", tmp_path / "ssd", *[a for o in overrides for a in ("--set", o)])
+                        "--weights", weights, "--prefix", tmp_path / "ssd",
+                        *[a for o in overrides for a in ("--set", o)])
     assert result.returncode == 0, result.stderr
     assert "deformable layer output" in result.stdout and os.path.isfile(str(tmp_path / "ssd.onnx"))
     assert os.path.isfile(str(tmp_path / "ssd-symbol.json"))

@@ -220,7 +220,7 @@ def test_script_exports_a_symbol_model_and_writes_the_report(tmp_path):
     save_network(net, prefix, True, (1, 3, 11, 9))
     report = tmp_path / "report.md"
     result = run_script("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
-                        "1,3,11,9", "--out", tmp_path / "out", "--report", report)
+                        "1,3,11,9", "--prefix", tmp_path / "out", "--report", report)
     assert result.returncode == 0, result.stderr
     assert os.path.isfile(str(tmp_path / "out.onnx"))
     saved = json.loads((tmp_path / "report.json").read_text())
@@ -231,11 +231,11 @@ def test_script_exports_a_symbol_model_and_writes_the_report(tmp_path):
 @pytest.mark.slow
 def test_script_errors_exit_2(tmp_path):
     result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
-                        "--input-shape", "1,3,8,8", "--out", tmp_path / "o")
+                        "--input-shape", "1,3,8,8", "--prefix", tmp_path / "o")
     assert result.returncode == 2 and "exported model file not found" in result.stderr
     for shape in ("1,3,8", "1,3,8,x", "1,3,0,8"):
         result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
-                            "--input-shape", shape, "--out", tmp_path / "o")
+                            "--input-shape", shape, "--prefix", tmp_path / "o")
         assert result.returncode == 2 and "N,C,H,W" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -259,7 +259,7 @@ def test_script_checks_on_an_image_prepared_as_in_evaluation(tmp_path):
     image = tmp_path / "colour.png"
     cv2.imwrite(str(image), np.tile(rgb[::-1], (30, 40, 1)))  # OpenCV writes BGR
     common = ["--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params"]
-    result = run_script(*common, "--input-shape", "1,3,128,128", "--image", image, "--out", tmp_path / "out",
+    result = run_script(*common, "--input-shape", "1,3,128,128", "--image", image, "--prefix", tmp_path / "out",
                         "--report", tmp_path / "report.md")
     assert result.returncode == 0, result.stderr
     saved = json.loads((tmp_path / "report.json").read_text())
@@ -273,9 +273,9 @@ def test_script_checks_on_an_image_prepared_as_in_evaluation(tmp_path):
     for layer in layers:
         (value,) = run_mxnet(internals[layer["name"]], params, x)
         assert layer["max_value"] == pytest.approx(np.abs(value).max(), rel=1e-5) and layer["max_value"] > 0.1
-    two = run_script(*common, "--input-shape", "2,3,128,128", "--image", image, "--out", tmp_path / "two")
+    two = run_script(*common, "--input-shape", "2,3,128,128", "--image", image, "--prefix", tmp_path / "two")
     assert two.returncode == 2 and "--image checks one image: give --input-shape 1,C,H,W" in two.stderr
-    missing = run_script(*common, "--input-shape", "1,3,128,128", "--image", tmp_path / "no.png", "--out",
+    missing = run_script(*common, "--input-shape", "1,3,128,128", "--image", tmp_path / "no.png", "--prefix",
                          tmp_path / "none")
     assert missing.returncode == 2 and "image not found" in missing.stderr
 
@@ -286,7 +286,7 @@ def test_script_without_check_only_writes(tmp_path):
     prefix = str(tmp_path / "net")
     save_network(net, prefix, True, (1, 3, 11, 9))
     result = run_script("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
-                        "1,3,11,9", "--no-check", "--out", tmp_path / "out", "--report", tmp_path / "report.md")
+                        "1,3,11,9", "--no-check", "--prefix", tmp_path / "out", "--report", tmp_path / "report.md")
     assert result.returncode == 0, result.stderr
     assert "ONNX against MXNet" not in result.stdout
     saved = json.loads((tmp_path / "report.json").read_text())
@@ -301,7 +301,7 @@ def test_script_without_check_only_writes(tmp_path):
 def test_script_exports_an_upgraded_yolo3(tmp_path):
     prefix = _saved_detector(tmp_path, "yolo3_darknet53_voc", 128)
     result = run_script("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
-                        "1,3,128,128", "--out", tmp_path / "yolo", "--report", tmp_path / "report.md")
+                        "1,3,128,128", "--prefix", tmp_path / "yolo", "--report", tmp_path / "report.md")
     assert result.returncode == 0, result.stderr
     saved = json.loads((tmp_path / "report.json").read_text())
     assert [o["role"] for o in saved["check"]["outputs"]].count("deformable layer output") == 3

@@ -12,7 +12,7 @@ import pytest
 from gluoncv.data.mixup.detection import MixupDetection
 from mxnet import autograd
 
-from conftest import ROOT, read_metrics, write_demo_config
+from conftest import ROOT, doc_commands, read_metrics, write_demo_config
 
 import gluon_upgrade as gu
 from gluon_upgrade.config.loader import config_from_dict, load_config
@@ -585,19 +585,11 @@ def test_resume_follows_a_moved_data_set_and_refuses_another(demo_voc, tmp_path)
     assert "trained to epoch 1" in result.stdout
 
 
-def readme_commands(script):
-    """The README's command lines that run ``scripts/<script>``, as argument lists (comments dropped)."""
-    import shlex
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        lines = [line.split("  #")[0].strip() for line in f]
-    return [shlex.split(line)[2:] for line in lines if line.startswith("python scripts/" + script + " ")]
-
-
 @pytest.mark.slow
 def test_the_readmes_training_commands_pass_their_dry_run():
     """Each README command that starts a run is checked as written, with --dry-run added (config, schedule and
     network, no data or weights): a command a user copies must not fail on its own arguments."""
-    commands = [args for args in readme_commands("train.py") if "--resume" not in args]
+    commands = [args for name, args in doc_commands("README.md") if name == "train" and "--resume" not in args]
     assert any("configs/demo/ssd_voc.yaml" in args for args in commands)
     for args in commands:
         result = run_script("scripts/train.py", *args, "--dry-run", timeout=300)

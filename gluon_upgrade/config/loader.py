@@ -24,7 +24,8 @@ def load_config(path: str, overrides: Sequence[str] = ()) -> Config:
     Parameters
     ----------
     path : str
-        A YAML file.
+        A YAML file. A relative ``configs/...`` path that the working folder does not hold names the project's
+        config of that name (``paths.configs_root``), so the bundled configs work from any folder.
     overrides : sequence of str
         ``key.path=value`` entries applied last; values are read as YAML (``3``, ``0.01``, ``[cpu]``, ``null``).
 
@@ -56,6 +57,7 @@ does (relative to the repository root inside it, absolute elsewhere), so a saved
 
 
 def _load(path: str, overrides: Sequence[str], fine_tunes: Tuple[str, ...]) -> Config:
+    path = existing_path(path)  # configs/... from any working folder: the configs root's copy
     origins: Origins = {}
     raw = _read_with_bases(path, origins, ())
     for entry in overrides:

@@ -14,10 +14,10 @@ FORMATS = ("voc", "coco")
 CLASSES_FILE = "classes.txt"
 
 VOC_PREPARE = ("GluonCV's scripts/datasets/pascal_voc.py (python pascal_voc.py --download-dir ~/VOCdevkit) downloads "
-               "VOC 2007+2012 and links them to ~/.mxnet/datasets/voc; python scripts/make_demo_data.py --out ROOT "
+               "VOC 2007+2012 and links them to ~/.mxnet/datasets/voc; python scripts/make_demo_data.py --output ROOT "
                "--format voc writes the demo set")
 COCO_PREPARE = ("GluonCV's scripts/datasets/mscoco.py (python mscoco.py --download-dir ~/mscoco) downloads COCO 2017 "
-                "and links it to ~/.mxnet/datasets/coco; python scripts/make_demo_data.py --out ROOT --format coco "
+                "and links it to ~/.mxnet/datasets/coco; python scripts/make_demo_data.py --output ROOT --format coco "
                 "writes the demo set")
 VOC_LAYOUT = "ROOT/VOC<year>/{Annotations/<id>.xml, JPEGImages/<id>.jpg, ImageSets/Main/<split>.txt}"
 COCO_LAYOUT = "ROOT/annotations/instances_<split>.json and ROOT/<split>/<file_name>.jpg"

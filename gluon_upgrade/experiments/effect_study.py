@@ -28,7 +28,7 @@ from ..config.loader import load_config, read_mapping
 from ..config.schema import differences
 from ..errors import ConfigError
 from ..evaluation.from_config import evaluate_config
-from ..paths import portable_path
+from ..paths import existing_path, portable_path
 from ..reporting.curves import plot_effects
 from ..reporting.files import write_json, write_text
 from ..reporting.tables import markdown_table, mean_std
@@ -91,6 +91,7 @@ def read_cell(path: str) -> Cell:
     ConfigError
         A missing or unreadable file, or one that is not a mapping.
     """
+    path = existing_path(path)
     raw = read_mapping(path)
     with open(path, encoding="utf-8") as handle:
         text = handle.read()

@@ -12,12 +12,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..cli import program
 from ..config.loader import load_config
 from ..data.datasets import detection_dataset
 from ..errors import ConfigError, list_names
 from ..evaluation.from_config import evaluate_config
 from ..evaluation.metrics import VALUES
-from ..paths import portable_path
+from ..paths import existing_path, portable_path
 from ..reporting.files import write_json, write_text
 from ..reporting.tables import markdown_table, mean_std
 from ..training import rundir as files
@@ -127,7 +128,8 @@ class RowPlan:
         paper's fine-tune rule applied to the baseline as configured."""
         if self.base == "gluon":
             return self.overrides
-        return self.overrides + ["model.pretrained=false", "train.fine_tune_of=" + portable_path(self.row.baseline)
+        baseline = portable_path(existing_path(self.row.baseline))  # a configs/... name, from any folder
+        return self.overrides + ["model.pretrained=false", "train.fine_tune_of=" + baseline
                                  ] + fine_tune_overrides(self.baseline_config()["train"]["epochs"],
                                                          self.base_weights())
 
@@ -204,7 +206,7 @@ def _finished(path: str) -> bool:
 
 
 def _command(script: str, config: str, overrides: Sequence[str], extra: Sequence[str]) -> List[str]:
-    command = ["python", "scripts/" + script, "--config", config]
+    command = shlex.split(program(script)) + ["--config", config]
     for entry in overrides:
         command += ["--set", entry]
     return command + list(extra)

@@ -11,6 +11,7 @@ from ..errors import ConfigError
 from ..runtime import contexts
 from ..surgery.deformable import IMPLEMENTATIONS
 from ..surgery.inplace import upgrade
+from .pretrain import stand_in_weights
 from .zoo import check_model_name, default_input_shape, load_weights, signature_args, zoo_model
 
 MODES = ("baseline", "dcn_scratch", "upgrade")
@@ -97,8 +98,11 @@ def build_network(model: Mapping, classes: Optional[Sequence[str]], ctx: List[mx
     kwargs = {}
     if "classes" in accepted and classes is not None:
         kwargs["classes"] = list(classes)
+    pretrained_base = model["pretrained_base"] and not model["pretrained"] and not model["weights"]
     if "pretrained_base" in accepted:
-        kwargs["pretrained_base"] = model["pretrained_base"] and not model["pretrained"] and not model["weights"]
+        kwargs["pretrained_base"] = pretrained_base
+    elif pretrained_base and "base_weights" in accepted:  # a demo network: the ImageNet stand-in
+        kwargs["base_weights"] = stand_in_weights(model["name"])
     if "base_size" in accepted:
         kwargs["base_size"] = input_size(model)
     if model["pretrained"]:

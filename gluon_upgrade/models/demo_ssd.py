@@ -10,11 +10,13 @@ kernel's samples would fall on padding. It is assembled from GluonCV's ``ResNetV
 trained detector is published, and its backbone's stand-in for ImageNet weights is made by ``models.pretrain``.
 """
 import math
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import mxnet as mx
 import numpy as np
 from mxnet.gluon import HybridBlock
+
+from .init import start_base
 
 
 DEMO_SSD = "ssd_128_resnet29_v1_demo"
@@ -41,7 +43,7 @@ BACKGROUND_PRIOR = 0.75
 
 
 def ssd_128_resnet29_v1_demo(classes: Sequence[str] = ("object",), base_size: int = 128,
-                             pretrained: bool = False, pretrained_base: bool = False,
+                             pretrained: bool = False, base_weights: Optional[str] = None,
                              ctx: mx.Context = mx.cpu(), **kwargs) -> HybridBlock:
     """Build the demo SSD for ``classes`` at input side ``base_size``.
 
@@ -53,18 +55,17 @@ def ssd_128_resnet29_v1_demo(classes: Sequence[str] = ("object",), base_size: in
         Input side in pixels; anchors scale with it.
     pretrained : bool
         Accepted for the zoo's signature; no trained detector is published, so True is an error.
-    pretrained_base : bool
-        Start the backbone from the demo's ImageNet stand-in (``models.pretrain``: pretrained on crops of demo
-        objects, cached under ``data/``), as the real configs start from ImageNet weights.
+    base_weights : str, optional
+        A ``.params`` file of the backbone's ``features`` to start from: the demo's ImageNet stand-in, which the
+        builder (``build.build_network`` with ``pretrained_base``) finds with ``pretrain.stand_in_weights``.
 
     Raises
     ------
     ModelError
-        ``pretrained`` is True, or ``pretrained_base`` is True and the backbone was not pretrained yet.
+        ``pretrained`` is True.
     """
     from gluoncv.model_zoo.ssd.ssd import SSD
-    from .pretrain import load_base
-    base = load_base(DEMO_SSD, demo_backbone(), pretrained, pretrained_base, ctx)
+    base = start_base(DEMO_SSD, demo_backbone(), pretrained, base_weights, ctx)
     layers = len(FEATURES)
     net = SSD(base, base_size, list(FEATURES), [], [s * base_size for s in ANCHOR_SIZES],
               [list(ANCHOR_RATIOS)] * layers, anchor_steps(base_size), classes=list(classes), ctx=ctx, **kwargs)

@@ -6,12 +6,13 @@ samples the same image points it sampled there (dilation 2 at stride 8 = dilatio
 parameters are the same ones, so it loads the demo SSD's pretrained backbone. A training step costs about 3.2x
 the stride-16 network's at 128 px, against 4.3x for 256 px images (``results/bench/map_size.md``).
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import mxnet as mx
 from mxnet.gluon import HybridBlock, nn
 
-from .demo_ssd import (ANCHOR_RATIOS, ANCHOR_SIZES, BLOCKS, CHANNELS, DEMO_SSD, FEATURES, _set_head_prior)
+from .demo_ssd import ANCHOR_RATIOS, ANCHOR_SIZES, BLOCKS, CHANNELS, FEATURES, _set_head_prior
+from .init import start_base
 
 DEMO_SSD_OS8 = "ssd_128_resnet29_v1_demo_os8"
 """The registered name; 128 is the default input side."""
@@ -20,13 +21,12 @@ DILATED_STAGES = (3, 4)
 
 
 def ssd_128_resnet29_v1_demo_os8(classes: Sequence[str] = ("object",), base_size: int = 128,
-                                 pretrained: bool = False, pretrained_base: bool = False,
+                                 pretrained: bool = False, base_weights: Optional[str] = None,
                                  ctx: mx.Context = mx.cpu(), **kwargs) -> HybridBlock:
     """Build the output-stride-8 demo SSD for ``classes`` at input side ``base_size``; arguments as
-    ``ssd_128_resnet29_v1_demo``'s (``pretrained_base`` loads the stride-16 demo SSD's backbone)."""
+    ``ssd_128_resnet29_v1_demo``'s (its stand-in backbone is the stride-16 demo SSD's: the same parameters)."""
     from gluoncv.model_zoo.ssd.ssd import SSD
-    from .pretrain import load_base
-    base = load_base(DEMO_SSD, dilated_backbone(), pretrained, pretrained_base, ctx)
+    base = start_base(DEMO_SSD_OS8, dilated_backbone(), pretrained, base_weights, ctx)
     side = -(-base_size // 8)  # every head reads a stride-8 map
     net = SSD(base, base_size, list(FEATURES), [], [s * base_size for s in ANCHOR_SIZES],
               [list(ANCHOR_RATIOS)] * len(FEATURES), [base_size / side] * len(FEATURES), classes=list(classes),

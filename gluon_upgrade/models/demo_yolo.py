@@ -8,11 +8,13 @@ with fewer blocks in the middle stages, and takes its anchors as fractions of th
 set's boxes. Its backbone's stand-in for ImageNet weights is made by ``models.pretrain``, as the demo SSD's is.
 """
 import math
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import mxnet as mx
 import numpy as np
 from mxnet.gluon import HybridBlock
+
+from .init import start_base
 
 
 DEMO_YOLO = "yolo3_darknet27_demo"
@@ -37,7 +39,7 @@ PREDICTOR_INIT_SCALE = 0.007
 
 
 def yolo3_darknet27_demo(classes: Sequence[str] = ("object",), base_size: int = 128, pretrained: bool = False,
-                         pretrained_base: bool = False, ctx: mx.Context = mx.cpu(), **kwargs) -> HybridBlock:
+                         base_weights: Optional[str] = None, ctx: mx.Context = mx.cpu(), **kwargs) -> HybridBlock:
     """Build the demo YOLOv3 for ``classes`` at input side ``base_size``.
 
     Parameters
@@ -48,20 +50,19 @@ def yolo3_darknet27_demo(classes: Sequence[str] = ("object",), base_size: int = 
         Input side in pixels; anchors scale with it.
     pretrained : bool
         Accepted for the zoo's signature; no trained detector is published, so True is an error.
-    pretrained_base : bool
-        Start the backbone from the demo's ImageNet stand-in (``models.pretrain``), as the real configs start
-        from ImageNet weights.
+    base_weights : str, optional
+        A ``.params`` file of the backbone's ``features`` to start from: the demo's ImageNet stand-in, which the
+        builder (``build.build_network`` with ``pretrained_base``) finds with ``pretrain.stand_in_weights``.
     kwargs
         GluonCV's ``YOLOV3`` arguments (``nms_thresh``, ``norm_layer``, ...).
 
     Raises
     ------
     ModelError
-        ``pretrained`` is True, or ``pretrained_base`` is True and the backbone was not pretrained yet.
+        ``pretrained`` is True.
     """
     from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
-    from .pretrain import load_base
-    base = load_base(DEMO_YOLO, demo_darknet(), pretrained, pretrained_base, ctx)
+    base = start_base(DEMO_YOLO, demo_darknet(), pretrained, base_weights, ctx)
     ends = _stage_ends()
     stages = [base.features[:ends[2]], base.features[ends[2]:ends[3]], base.features[ends[3]:]]
     net = YOLOV3(stages, list(FILTERS), anchors(base_size), list(STRIDES), list(classes), **kwargs)

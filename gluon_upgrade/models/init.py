@@ -1,10 +1,12 @@
-"""Random weights that behave like trained ones, for trying the upgrade without model-zoo downloads."""
-from typing import Sequence
+"""Starting weights: random ones that behave like trained ones (to try the upgrade without model-zoo downloads),
+and the demo networks' pretrained backbones."""
+from typing import Optional, Sequence
 
 import mxnet as mx
 import numpy as np
 from mxnet.gluon import Block, SymbolBlock, nn
 
+from ..errors import ModelError
 from ..selection.layers import walk_blocks
 from ..verify import flatten_outputs
 
@@ -104,3 +106,18 @@ def _calibrate_graphs(net: Block, shape: Sequence[int], passes: int, ctx: mx.Con
     for param in net.collect_params().values():
         if param.grad_req != "null":
             param.zero_grad()
+
+
+def start_base(model: str, base: Block, pretrained: bool, base_weights: Optional[str], ctx: mx.Context) -> Block:
+    """The demo network ``model``'s backbone ``base``, its ``features`` loaded from ``base_weights`` if given.
+
+    Raises
+    ------
+    ModelError
+        ``pretrained``: no trained demo detector is published.
+    """
+    if pretrained:
+        raise ModelError("{} has no published detector weights: train it (pretrained: false)".format(model))
+    if base_weights:
+        base.features.load_parameters(base_weights, ctx=ctx)
+    return base

@@ -1,11 +1,11 @@
 """The demo's ImageNet stand-in: a demo detector's backbone pretrained to classify crops of demo objects.
 
 The paper's three experiments start from ImageNet-trained backbones; none exists for the demo's slim ResNet and
-Darknet. This
-trains one on the demo generator itself (its own seed, never the detection splits' images): a crop around the
-object drawn on top of each scene, labelled with its class. The weights are cached under ``data/`` by a
-fingerprint of the generator's and the network's source and of the settings, so they are rebuilt only when one of
-those changes. Written by hand: GluonCV's classification training scripts expect ImageNet on disk.
+Darknet. This trains one on the demo generator itself (its own seed, never the detection splits' images): a crop
+around the object drawn on top of each scene, labelled with its class. The weights are kept in the user cache
+(``paths.cache_dir``) under a fingerprint of the generator's and the network's source and of the settings, so they
+are rebuilt only when one of those changes. Written by hand: GluonCV's classification training scripts expect
+ImageNet on disk.
 """
 import hashlib
 import inspect
@@ -25,14 +25,14 @@ from ..data import scenes, shapes
 from ..data.scenes import render_scene
 from ..data.shapes import CLASSES
 from ..errors import ModelError
-from ..paths import REPO_ROOT
+from ..paths import cache_dir
 from . import project
-from .demo_ssd import DEMO_SSD
+from .project import DEMO_SSD
 
 logger = logging.getLogger("gluon_upgrade.pretrain")
 
-CACHE = os.path.join(REPO_ROOT, "data", "demo", "backbone")
-"""Where pretrained backbones are kept, one file per fingerprint."""
+CACHE = "backbone"
+"""The user cache's folder (``paths.cache_dir``) of pretrained backbones, one file per fingerprint."""
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 """ImageNet's normalisation, which the detection transforms apply too."""
 
@@ -71,26 +71,24 @@ def _backbone(model: str):
     return project.BACKBONES[model]
 
 
-def load_base(model: str, base, pretrained: bool, pretrained_base: bool, ctx: mx.Context):
-    """The demo network ``model``'s backbone ``base``, its ``features`` loaded from the pretrained stand-in when
-    ``pretrained_base``.
+def stand_in_weights(model: str) -> str:
+    """The pretrained backbone file the demo network ``model`` starts from with ``pretrained_base`` (what the
+    builder passes to its constructor as ``base_weights``).
 
     Raises
     ------
     ModelError
-        ``pretrained`` (no trained demo detector is published), or ``pretrained_base`` before the backbone was
-        pretrained.
+        Not a demo network, or its backbone was not pretrained yet.
     """
-    if pretrained:
-        raise ModelError("{} has no published detector weights: train it (pretrained: false)".format(model))
-    if pretrained_base:
-        path = backbone_path(model)
-        if not os.path.isfile(path):
-            raise ModelError("no pretrained backbone for {} at {}: make it with python scripts/pretrain_backbone.py "
-                               "--model {} (make demo-data does it for {}), or set model.pretrained_base: false"
-                               .format(model, path, model, DEMO_SSD))
-        base.features.load_parameters(path, ctx=ctx)
-    return base
+    if model not in project.STAND_IN:
+        raise ModelError("no demo backbone for {}; there are: {}".format(model, ", ".join(project.STAND_IN)))
+    source = project.STAND_IN[model]
+    path = backbone_path(source)
+    if not os.path.isfile(path):
+        raise ModelError("no pretrained backbone for {} at {}: make it with gluon-upgrade pretrain-backbone --model "
+                         "{} (make demo-data does it for {}), or set model.pretrained_base: false".format(
+                             model, path, source, DEMO_SSD))
+    return path
 
 
 def fingerprint(settings: PretrainSettings, model: str = DEMO_SSD) -> str:
@@ -104,13 +102,13 @@ def fingerprint(settings: PretrainSettings, model: str = DEMO_SSD) -> str:
 
 def backbone_path(model: str = DEMO_SSD, settings: PretrainSettings = PretrainSettings()) -> str:
     """The cache file of ``model``'s backbone for ``settings`` (it may not exist yet)."""
-    return os.path.join(CACHE, "{}-{}.params".format(model, fingerprint(settings, model)))
+    return os.path.join(cache_dir(CACHE), "{}-{}.params".format(model, fingerprint(settings, model)))
 
 
-def pretrained_backbone(model: str = DEMO_SSD, settings: PretrainSettings = PretrainSettings(), force: bool = False,
-                        workers: Optional[int] = None) -> Pretrained:
+def pretrained_backbone(model: str = DEMO_SSD, settings: PretrainSettings = PretrainSettings(),
+                        overwrite: bool = False, workers: Optional[int] = None) -> Pretrained:
     """The cached backbone of the demo network ``model`` for ``settings``, pretrained first if there is none (or
-    ``force``).
+    ``overwrite``).
 
     Returns
     -------
@@ -119,7 +117,7 @@ def pretrained_backbone(model: str = DEMO_SSD, settings: PretrainSettings = Pret
         held-out crop accuracy is kept beside it in ``<file>.json``.
     """
     path = backbone_path(model, settings)
-    if os.path.isfile(path) and not force:
+    if os.path.isfile(path) and not overwrite:
         with open(path + ".json", encoding="utf-8") as f:
             return Pretrained(path, False, json.load(f)["val_accuracy"], settings)
     x, y = _crops(settings.crops, settings.seed, settings.crop_side, workers)
@@ -147,7 +145,6 @@ def pretrained_backbone(model: str = DEMO_SSD, settings: PretrainSettings = Pret
         if (step + 1) % 100 == 0:
             logger.info("pretraining step %d/%d loss %.3f", step + 1, settings.steps, value.mean().asscalar())
     accuracy = float((net(val_x).argmax(axis=1) == val_y).mean().asscalar())
-    os.makedirs(CACHE, exist_ok=True)
     net.features.save_parameters(path + ".tmp")
     os.replace(path + ".tmp", path)
     with open(path + ".json", "w", encoding="utf-8") as f:

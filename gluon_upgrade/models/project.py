@@ -12,6 +12,9 @@ PROJECT_MODELS = {DEMO_SSD: ssd_128_resnet29_v1_demo, DEMO_SSD_OS8: ssd_128_resn
 """Constructors by name."""
 BACKBONES = {DEMO_SSD: demo_backbone, DEMO_YOLO: demo_darknet}
 """Each network's backbone as a classifier (``classes`` outputs), whose ``features`` ``pretrained_base`` loads."""
+STAND_IN = {DEMO_SSD: DEMO_SSD, DEMO_SSD_OS8: DEMO_SSD, DEMO_YOLO: DEMO_YOLO}
+"""Whose pretrained backbone each network starts from with ``pretrained_base`` (the stride-8 SSD's backbone has
+the stride-16 one's parameters)."""
 
 
 def project_model(name: str) -> Optional[Callable[..., HybridBlock]]:

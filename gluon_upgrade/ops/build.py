@@ -2,12 +2,12 @@
 
 MXNet 1.9.1 ships ``include/mxnet/lib_api.h`` and ``src/lib_api.cc``; ``mx.library.load`` registers the
 operators of a library built from them. The library is built once per source, MXNet version and compiler, into
-``gluon_upgrade/ops/_build/`` (or ``~/.cache/gluon_upgrade`` where the package is read-only), with
+the user cache (``paths.cache_dir("ops")``: ``~/.cache/gluon-upgrade/ops`` or under ``$MXNET_HOME``), with
 ``-march=native``: it is built on the machine that runs it, and the processor's model and features are part of
 the build's key, so a shared checkout never loads a library built for another processor. ``GLUON_UPGRADE_CXX``
 names the compiler (default ``$CXX``, else ``g++``).
 
-``scripts/build_ops.py`` builds it ahead of time (``make venv`` runs it).
+``gluon-upgrade build-ops`` builds it ahead of time (``make venv`` runs it).
 """
 import contextlib
 import hashlib
@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 import mxnet as mx
+
+from ..paths import cache_dir
 
 FAST_OPERATOR = "gu_deform_sample"
 """The registered operator's name (``mx.nd.gu_deform_sample``, ``mx.sym.gu_deform_sample``)."""
@@ -57,10 +59,7 @@ def library_path() -> Path:
                  " ".join(FLAGS).encode(), _processor()):
         digest.update(part)
     name = "libgu_deform_sample-{}.so".format(digest.hexdigest()[:12])
-    folder = Path(__file__).with_name("_build")
-    if not os.access(folder if folder.exists() else folder.parent, os.W_OK):
-        folder = Path.home() / ".cache" / "gluon_upgrade"
-    return folder / name
+    return Path(cache_dir("ops")) / name
 
 
 def build() -> Path:

@@ -17,7 +17,7 @@ def benchmark_parser(description: str) -> argparse.ArgumentParser:
     """A parser with ``--ctx cpu|gpu`` and ``--out`` (default ``results/bench``)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--ctx", default="cpu", choices=["cpu", "gpu"], help="run on the CPU or on GPU 0")
-    parser.add_argument("--out", default="results/bench", help="folder for the markdown and JSON results")
+    parser.add_argument("--output", default="results/bench", help="folder for the markdown and JSON results")
     return parser
 
 
@@ -38,8 +38,8 @@ def write_benchmark(args: argparse.Namespace, stem: str, title: str, note: str, 
     text = "\n".join(["# " + title, "", note, "", markdown_table(headers, rows), ""]
                      + [part for section in sections for part in (section, "")]
                      + ["Machine: {}  ".format(machine), "Command: `{}`".format(command), ""])
-    write_text(os.path.join(args.out, stem + ".md"), text)
-    write_json(os.path.join(args.out, stem + ".json"), dict(data, machine=record, command=command))
+    write_text(os.path.join(args.output, stem + ".md"), text)
+    write_json(os.path.join(args.output, stem + ".json"), dict(data, machine=record, command=command))
     return text
 
 

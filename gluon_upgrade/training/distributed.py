@@ -7,7 +7,6 @@ from typing import Any, List
 import mxnet as mx
 from mxnet.gluon import Block
 
-from ..config.train_section import KVSTORES
 from ..errors import ConfigError
 
 PARAMETER_SERVER = ("dist_sync", "dist_device_sync")

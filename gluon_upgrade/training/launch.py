@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import ConfigError
+from .signals import interrupt
 
 LOCAL = ("localhost", "127.0.0.1")
 
@@ -102,7 +103,7 @@ def run(processes: Sequence[Process], grace: float = 30.0, stop_grace: float = 1
     status = 0
     # A job scheduler's SIGTERM to the launcher stops it as Ctrl-C does: every process it started is ended
     # below (workers save their weights on SIGTERM), instead of left running without it.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         while any(h.poll() is None for _, h in workers):
             failed = [h.returncode for _, h in workers if h.poll() not in (None, 0)]
@@ -136,7 +137,3 @@ def _wait_all(handles: Sequence[subprocess.Popen], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while any(h.poll() is None for h in handles) and time.monotonic() < deadline:
         time.sleep(0.1)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt("SIGTERM")

@@ -33,6 +33,7 @@ from .losses import detector_losses
 from .optim import make_trainer, set_multipliers, train_only_offsets
 from .rundir import RunDir, metrics_writer
 from .schedule import Schedule
+from .signals import interrupt
 
 
 logger = logging.getLogger("gluon_upgrade.train")
@@ -130,10 +131,6 @@ def _log_to(run: RunDir, worker: Worker) -> Iterator[None]:
         handler.close()
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt("SIGTERM")
-
-
 @contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
     """A job scheduler's SIGTERM stops the run as Ctrl-C does (weights saved) before its SIGKILL comes.
@@ -142,7 +139,7 @@ def _stop_on_sigterm() -> Iterator[None]:
     """
     _install_fork_hooks()
     try:
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        previous = signal.signal(signal.SIGTERM, interrupt)
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
@@ -165,7 +162,7 @@ class _ForkHooks(threading.local):
     blocked = False
 
     def before(self) -> None:
-        self.blocked = (signal.getsignal(signal.SIGTERM) is _interrupt
+        self.blocked = (signal.getsignal(signal.SIGTERM) is interrupt
                         and signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM]))
 
     def in_parent(self) -> None:
@@ -173,7 +170,7 @@ class _ForkHooks(threading.local):
             signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
 
     def in_child(self) -> None:
-        if signal.getsignal(signal.SIGTERM) is _interrupt:
+        if signal.getsignal(signal.SIGTERM) is interrupt:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
         self.in_parent()
 
@@ -330,7 +327,7 @@ class _Run:
             self._account(epoch, waiting, sums, bar, start)
         except KeyboardInterrupt:
             bar.close()
-            self._save_interrupted(epoch)
+            self._saveinterrupted(epoch)
             raise
         bar.close()
         seconds = time.perf_counter() - start
@@ -406,7 +403,7 @@ class _Run:
                     self.tensorboard.add_scalar(key, value, epoch)
             self.tensorboard.flush()
 
-    def _save_interrupted(self, epoch: int) -> None:
+    def _saveinterrupted(self, epoch: int) -> None:
         if not self.worker.chief:
             return
         files.atomic_write(self.run.file(files.INTERRUPTED), self.net.save_parameters)

@@ -1,0 +1,26 @@
+"""Write the reference of every config key, from the schema's own field documentation.
+
+Examples
+--------
+python scripts/config_reference.py --out docs/config_reference.md
+"""
+import argparse
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="Markdown file to write")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from ..cli import run_main
+    from ..config.reference import reference_markdown
+    from ..reporting.files import write_text
+
+    def work():
+        write_text(args.out, reference_markdown())
+        return "wrote {}".format(args.out)
+    return run_main(work)

@@ -25,7 +25,7 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
     one = make_demo_dataset(str(tmp_path / "a"), "voc", train=8, test=6, size=64, seed=5, workers=1)
     two = make_demo_dataset(str(tmp_path / "b"), "voc", train=8, test=6, size=64, seed=5, workers=2)
     files = tree_files(one.root)
-    assert files == tree_files(two.root) and len(files) == 2 * 14 + 2 + 2
+    assert files == tree_files(two.root) and len(files) == 4 * 14 + 4 + 2  # VOC2007 and VOC2012, 2 root files
     match, mismatch, errors = filecmp.cmpfiles(one.root, two.root, files, shallow=False)
     assert not mismatch and not errors
     other = make_demo_dataset(str(tmp_path / "c"), "voc", train=8, test=6, size=64, seed=6, workers=1)

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from ..errors import DataError
 from ..reporting.files import write_json
@@ -29,6 +30,9 @@ DEMO_DEFAULTS = {"train": 2000, "test": 300, "size": 160, "seed": 0, "deformatio
 strength."""
 SPLITS = {"voc": ("trainval", "test"), "coco": ("train2017", "val2017")}
 """The names the training and the test split get in each layout."""
+SEGMENTATION_SPLITS = {"trainval": "trainval", "test": "val"}
+"""The VOC layout's segmentation split lists, by detection split: GluonCV's ``VOCSegmentation`` trains on
+``trainval`` and validates on ``val``; they hold the same images as the detection splits."""
 DEMO_FILES = {"VOCdevkit", "annotations", *SPLITS["coco"], layouts.CLASSES_FILE, "demo_stats.json"}
 """What a demo set's root holds, in either layout."""
 PR_SET_PDEATHSIG = 1
@@ -96,8 +100,9 @@ def make_demo_dataset(out: str, format: str = "voc", train: int = DEMO_DEFAULTS[
         Folder to write; it becomes the data set's root (``out/VOCdevkit/VOC2007/...``, as in VOC's archives, or
         ``out/annotations/...``).
     format : {'voc', 'coco'}
-        VOC: ``trainval`` and ``test`` splits of ``VOC2007`` with ``difficult`` flags. COCO: ``train2017`` and
-        ``val2017``.
+        VOC: ``trainval`` and ``test`` splits of ``VOC2007`` with ``difficult`` flags, and the same images' class
+        masks in ``VOC2012`` (``trainval`` and ``val``, for GluonCV's ``VOCSegmentation``; ``scenes.class_mask``).
+        COCO: ``train2017`` and ``val2017``, boxes only.
     train, test : int
         Images in the training and the test split (each at least ``len(CLASSES)``, so both hold every class).
     size : int
@@ -164,8 +169,8 @@ def _write(out: str, format: str, train: int, test: int, size: int, seed: int, w
         for split_index, (split, count) in enumerate(zip(SPLITS[format], (train, test))):
             split_stats = SplitStats(split)
             jobs = [(seed, split_index, i, size, deformation) for i in range(count)]
-            for i, (jpeg, width, height, objects) in enumerate(draw(jobs)):
-                writer.add(split, offset + i, jpeg, width, height, objects)
+            for i, (jpeg, width, height, objects, mask) in enumerate(draw(jobs)):
+                writer.add(split, offset + i, jpeg, width, height, objects, mask)
                 split_stats.add(objects)
             writer.finish_split(split)
             stats.append(split_stats)
@@ -184,7 +189,7 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _draw(job: Tuple[int, int, int, int, float]) -> Tuple[bytes, int, int, List[SceneObject]]:
+def _draw(job: Tuple[int, int, int, int, float]) -> Tuple[bytes, int, int, List[SceneObject], np.ndarray]:
     seed, split_index, index, size, deformation = job
     rng = np.random.default_rng([seed, split_index, index])
     short = int(round(size * rng.uniform(*SHORT_SIDE_RANGE)))
@@ -193,7 +198,7 @@ def _draw(job: Tuple[int, int, int, int, float]) -> Tuple[bytes, int, int, List[
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR),
                             [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     assert ok, "OpenCV could not encode a JPEG"
-    return jpeg.tobytes(), width, height, scene.objects
+    return jpeg.tobytes(), width, height, scene.objects, scene.mask
 
 
 def _require_replaceable(out: str, overwrite: bool) -> None:
@@ -251,29 +256,50 @@ def _replace(out: str, complete: str) -> None:
 
 
 class _VOCWriter:
-    """Writes ``VOC2007``: one XML and one JPEG per image, one id list per split."""
+    """Writes ``VOC2007``: one XML and one JPEG per image, one id list per split; and ``VOC2012``, where GluonCV's
+    ``VOCSegmentation`` looks: the same JPEGs (hard links where the file system allows), one class-mask PNG per
+    image, one id list per split."""
 
     def __init__(self, out: str):
         self.year_dir = layouts.voc_year_dir(out, 2007)
         for sub in ("Annotations", "JPEGImages", os.path.join("ImageSets", "Main")):
             os.makedirs(os.path.join(self.year_dir, sub))
+        self.segmentation_dir = layouts.voc_year_dir(out, 2012)
+        for sub in ("SegmentationClass", "JPEGImages", os.path.join("ImageSets", "Segmentation")):
+            os.makedirs(os.path.join(self.segmentation_dir, sub))
+        self.palette = layouts.voc_palette()
         self.ids: List[str] = []
 
     def add(self, split: str, index: int, jpeg: bytes, width: int, height: int,
-            objects: List[SceneObject]) -> None:
+            objects: List[SceneObject], mask: np.ndarray) -> None:
         image_id = "{:06d}".format(index)
-        with open(layouts.voc_image_file(self.year_dir, image_id), "wb") as handle:
+        image = layouts.voc_image_file(self.year_dir, image_id)
+        with open(image, "wb") as handle:
             handle.write(jpeg)
         xml = layouts.voc_annotation_xml(image_id + ".jpg", width, height,
                                          [(o.name, o.box, o.difficult, o.truncated) for o in objects])
         with open(layouts.voc_annotation_file(self.year_dir, image_id), "wb") as handle:
             handle.write(xml)
+        _link_or_copy(image, layouts.voc_image_file(self.segmentation_dir, image_id))
+        png = Image.fromarray(mask, mode="P")
+        png.putpalette(self.palette)
+        png.save(layouts.voc_mask_file(self.segmentation_dir, image_id))
         self.ids.append(image_id)
 
     def finish_split(self, split: str) -> None:
+        listing = "".join(i + "\n" for i in self.ids)
         with open(os.path.join(self.year_dir, "ImageSets", "Main", split + ".txt"), "w") as handle:
-            handle.write("".join(i + "\n" for i in self.ids))
+            handle.write(listing)
+        with open(layouts.voc_segmentation_split_file(self.segmentation_dir, SEGMENTATION_SPLITS[split]), "w") as f:
+            f.write(listing)
         self.ids = []
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, target)
 
 
 class _COCOWriter:
@@ -286,7 +312,7 @@ class _COCOWriter:
         self.annotations: List[dict] = []
 
     def add(self, split: str, index: int, jpeg: bytes, width: int, height: int,
-            objects: List[SceneObject]) -> None:
+            objects: List[SceneObject], mask: np.ndarray) -> None:
         image_id = index + 1
         file_name = "{:012d}.jpg".format(image_id)
         image_dir = layouts.coco_image_dir(self.out, split)

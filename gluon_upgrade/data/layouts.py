@@ -1,13 +1,14 @@
 """Where PASCAL VOC and COCO keep their files, in one place for the writer, the loaders and their errors.
 
 VOC: ``ROOT/VOC2007/{Annotations/ID.xml, JPEGImages/ID.jpg, ImageSets/Main/SPLIT.txt}`` (``ROOT`` may also be
-the ``VOCdevkit`` folder's parent). COCO: ``ROOT/annotations/instances_SPLIT.json`` and ``ROOT/SPLIT/FILE``.
+the ``VOCdevkit`` folder's parent); its segmentation masks as GluonCV's ``VOCSegmentation`` reads them:
+``ROOT/VOC2012/{SegmentationClass/ID.png, JPEGImages/ID.jpg, ImageSets/Segmentation/SPLIT.txt}``. COCO: ``ROOT/annotations/instances_SPLIT.json`` and ``ROOT/SPLIT/FILE``.
 A ``classes.txt`` in ``ROOT`` (one name a line) gives a data set's own classes; without it a VOC root holds
 the 20 VOC classes and a COCO root takes its classes from the annotation file.
 """
 import os
 import xml.etree.ElementTree as ET
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 FORMATS = ("voc", "coco")
 """The two annotation layouts."""
@@ -50,6 +51,31 @@ def voc_annotation_file(year_dir: str, image_id: str) -> str:
 def voc_image_file(year_dir: str, image_id: str) -> str:
     """``VOC<year>/JPEGImages/<id>.jpg``."""
     return os.path.join(year_dir, "JPEGImages", image_id + ".jpg")
+
+
+def voc_mask_file(year_dir: str, image_id: str) -> str:
+    """``VOC<year>/SegmentationClass/<id>.png``: the class of each pixel, a palette PNG."""
+    return os.path.join(year_dir, "SegmentationClass", image_id + ".png")
+
+
+def voc_segmentation_split_file(year_dir: str, split: str) -> str:
+    """``VOC<year>/ImageSets/Segmentation/<split>.txt``: GluonCV's ``VOCSegmentation`` trains on ``trainval``
+    and validates on ``val``."""
+    return os.path.join(year_dir, "ImageSets", "Segmentation", split + ".txt")
+
+
+def voc_palette() -> List[int]:
+    """VOC's colour map as a flat ``[r, g, b, ...]`` list of 256 colours (class 1 dark red, 255 light grey), what
+    ``SegmentationClass`` PNGs carry: each class index's bits spread over the high bits of r, g and b."""
+    palette = []
+    for index in range(256):
+        rgb, value = [0, 0, 0], index
+        for bit in range(8):
+            for channel in range(3):
+                rgb[channel] |= ((value >> channel) & 1) << (7 - bit)
+            value >>= 3
+        palette += rgb
+    return palette
 
 
 def coco_annotation_file(root: str, split: str) -> str:

@@ -1,11 +1,13 @@
-"""One demo image: deformed shapes over a textured background with a few distractors, with exact boxes.
+"""One demo image: deformed shapes over a textured background with a few distractors, with exact boxes and a
+class mask.
 
 Boxes come from the rendered pixels, not from the shape's geometry: an object's box is the extent of its
 *visible* pixels after every later object has been drawn over it and the image border has cut it, as a VOC
-annotator would draw it. Written by hand: no library renders labelled synthetic detection scenes.
+annotator would draw it. The class mask labels the same visible pixels (``class_mask``). Written by hand: no
+library renders labelled synthetic detection scenes.
 """
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import Collection, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -33,6 +35,8 @@ MIN_VISIBLE_FRACTION = 0.35
 """An object with less of its area visible (occluded or cut by the border) is marked difficult."""
 MIN_SIDE_FRACTION = 0.04
 """An object whose box has a side shorter than this fraction of the image's shorter side is marked difficult."""
+BACKGROUND, VOID = 0, 255
+"""Class-mask values besides ``1 + label``: background, and pixels a segmentation metric ignores (VOC's values)."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,11 @@ class SceneObject:
 
 @dataclass
 class Scene:
-    """An RGB ``uint8`` image of shape ``(H, W, 3)`` and its objects."""
+    """An RGB ``uint8`` image of shape ``(H, W, 3)``, its objects, and its ``uint8`` class mask ``(H, W)``."""
 
     image: np.ndarray
     objects: List[SceneObject]
+    mask: np.ndarray
 
 
 def render_scene(rng: np.random.Generator, width: int, height: int, first_label: int,
@@ -83,11 +88,12 @@ def render_scene(rng: np.random.Generator, width: int, height: int, first_label:
     for index, label in enumerate(labels):
         on_top = index == count - 1
         placed.append((label, _draw_object(rng, image, owner, index, label, on_top, deformation)))
-    objects = []
+    objects, unannotated = [], set()
     short_side = min(width, height)
     for index, (label, full_area) in enumerate(placed):
         ys, xs = np.nonzero(owner == index)
         if len(xs) == 0 or xs.max() == xs.min() or ys.max() == ys.min():
+            unannotated.add(index)
             continue
         box = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
         visible = len(xs) / full_area
@@ -95,8 +101,45 @@ def render_scene(rng: np.random.Generator, width: int, height: int, first_label:
         objects.append(SceneObject(label=label, box=box, area=len(xs),
                                    difficult=bool(tiny or visible < MIN_VISIBLE_FRACTION),
                                    truncated=_cut_by_border(box, width, height, visible)))
+        if objects[-1].difficult:
+            unannotated.add(index)
     noise = rng.normal(0.0, 4.0, image.shape)
-    return Scene(image=np.clip(image + noise, 0, 255).astype(np.uint8), objects=objects)
+    return Scene(image=np.clip(image + noise, 0, 255).astype(np.uint8), objects=objects,
+                 mask=class_mask(owner, [label for label, _ in placed], unannotated))
+
+
+def class_mask(owner: np.ndarray, labels: Sequence[int], void: Collection[int]) -> np.ndarray:
+    """The class of every pixel, as VOC's ``SegmentationClass`` holds it.
+
+    Parameters
+    ----------
+    owner : numpy.ndarray
+        ``(H, W)``: the index of the object each pixel shows, -1 for background.
+    labels : sequence of int
+        Each object's class.
+    void : collection of int
+        Objects whose pixels are ``VOID``: the difficult ones (tiny, or mostly hidden), which the box annotations
+        also leave out of the score, and any too thin to have a box.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` ``(H, W)``: ``BACKGROUND``, ``1 + label``, or ``VOID``, which also covers both pixels of every
+        pair of 4-neighbours owned differently: the drawing blends an object's colour into its neighbour's
+        over about a pixel on each side of its outline (VOC's annotators leave a band along every outline void
+        for the same reason).
+    """
+    mask = np.full(owner.shape, BACKGROUND, dtype=np.uint8)
+    for index, label in enumerate(labels):
+        mask[owner == index] = VOID if index in void else 1 + label
+    outline = np.zeros(owner.shape, dtype=bool)
+    rows, columns = owner[1:, :] != owner[:-1, :], owner[:, 1:] != owner[:, :-1]
+    outline[1:, :] |= rows
+    outline[:-1, :] |= rows
+    outline[:, 1:] |= columns
+    outline[:, :-1] |= columns
+    mask[outline] = VOID
+    return mask
 
 
 def _cut_by_border(box: Tuple[int, int, int, int], width: int, height: int, visible: float) -> bool:

@@ -24,11 +24,13 @@ SWEEP_THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.5, 0.951, 0.05),
 
 @dataclass
 class MetricResult:
-    """Numbers of one evaluation: ``values['map']`` is the headline number; ``per_class`` is AP by class."""
+    """Numbers of one evaluation: ``values['map']`` is a detector's headline number (a segmenter's ``miou``);
+    ``per_class`` is AP (a segmenter's IoU) by class."""
 
     metric: str
     values: Dict[str, float]
     per_class: Dict[str, float] = field(default_factory=dict)
+    per_class_name: str = "AP"
 
     @property
     def map(self) -> float:
@@ -44,7 +46,8 @@ class MetricResult:
         from ..reporting.tables import text_table
         rows = [[name, _percent(ap)] for name, ap in self.per_class.items()]
         rows += [[key, _percent(value)] for key, value in self.values.items()]
-        return text_table(["class" if self.per_class else "value", "AP (%) " + self.metric], rows)
+        return text_table(["class" if self.per_class else "value", "{} (%) {}".format(self.per_class_name, self.metric)],
+                          rows)
 
 
 def _percent(value: float) -> str:

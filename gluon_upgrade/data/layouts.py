@@ -21,6 +21,8 @@ COCO_PREPARE = ("GluonCV's scripts/datasets/mscoco.py (python mscoco.py --downlo
                 "and links it to ~/.mxnet/datasets/coco; python scripts/make_demo_data.py --output ROOT --format coco "
                 "writes the demo set")
 VOC_LAYOUT = "ROOT/VOC<year>/{Annotations/<id>.xml, JPEGImages/<id>.jpg, ImageSets/Main/<split>.txt}"
+VOC_SEGMENTATION_LAYOUT = ("ROOT/VOC2012/{SegmentationClass/<id>.png, JPEGImages/<id>.jpg, "
+                           "ImageSets/Segmentation/<trainval|val>.txt}")
 COCO_LAYOUT = "ROOT/annotations/instances_<split>.json and ROOT/<split>/<file_name>.jpg"
 
 

@@ -1,11 +1,15 @@
 """Semantic segmentation's metrics: pixel accuracy and mean IoU (GluonCV's ``SegmentationMetric``, the numbers
 GluonCV's segmentation zoo reports), with the IoU of each class beside them."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 import mxnet as mx
 import numpy as np
 from gluoncv.utils.metrics.segmentation import SegmentationMetric
+from mxnet import gluon
+from mxnet.gluon import Block
 
+from ..data.segmentation import segmentation_loader
+from ..reporting.progress import progress_bar
 from .metrics import MetricResult
 
 SEGMENTATION_VALUES = ("miou", "pixacc")
@@ -45,3 +49,33 @@ class SegmentationScore:
         iou = np.where(union > 0, inter / np.maximum(union, 1), np.nan)
         return MetricResult(self.name, {"miou": float(miou), "pixacc": float(pixacc)},
                             dict(zip(self.classes, (float(v) for v in iou))), per_class_name="IoU")
+
+
+def evaluate_segmenter(net: Block, dataset, batch_size: int = 8, ctx: Optional[Sequence[mx.Context]] = None,
+                       num_workers: int = 0, progress: bool = True) -> MetricResult:
+    """Score a segmenter on a validation set.
+
+    Parameters
+    ----------
+    net : Block
+        Returns a tuple whose first element is the scores ``(B, C, H, W)`` at the input's size (GluonCV's
+        segmentation networks, the demo segmenter; standard or upgraded).
+    dataset : VOCLayoutSegmentation
+        In ``val`` (or ``testval`` with ``batch_size`` 1) mode.
+    batch_size : int
+        Images per batch, split across ``ctx``.
+
+    Returns
+    -------
+    MetricResult
+        ``values['miou']``, ``values['pixacc']`` and IoU per class, background first.
+    """
+    ctx = list(ctx or [mx.cpu()])
+    score = SegmentationScore(("background",) + tuple(dataset.classes))
+    with progress_bar(len(dataset), "evaluate", "img", progress) as bar:
+        for images, masks in segmentation_loader(dataset, batch_size, shuffle=False, num_workers=num_workers):
+            parts = gluon.utils.split_and_load(images, ctx, even_split=False)
+            scores = mx.nd.concat(*[net(part)[0].as_in_context(mx.cpu()) for part in parts], dim=0)
+            score.update(masks, scores)
+            bar.update(len(images))
+    return score.result()

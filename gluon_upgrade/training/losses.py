@@ -1,12 +1,14 @@
-"""The training forward pass of each detector family: batch in, losses to back-propagate and their parts out.
+"""The training forward pass of each network family: batch in, losses to back-propagate and their parts out.
 
 SSD uses GluonCV's ``SSDMultiBoxLoss`` on the targets its train transform made; YOLOv3 computes its own four
-losses when called in training mode with the targets (as in GluonCV's ``train_yolo3.py``).
+losses when called in training mode with the targets (as in GluonCV's ``train_yolo3.py``); a segmenter's scores
+go through GluonCV's pixel-wise softmax cross-entropy (void ignored), its auxiliary head's weighted as GluonCV's
+``MixSoftmaxCrossEntropyLoss`` weighs it.
 """
 from typing import Dict, List, Sequence, Tuple
 
 import mxnet as mx
-from gluoncv.loss import SSDMultiBoxLoss
+from gluoncv.loss import SoftmaxCrossEntropyLoss, SSDMultiBoxLoss
 from mxnet import gluon
 from mxnet.gluon import Block
 
@@ -60,6 +62,38 @@ class YOLOv3Losses:
                 part.append(loss)
         count = batch[0].shape[0]
         return totals, {name: _total(part, ctx[0]) / count for name, part in zip(self.parts, parts)}
+
+    @staticmethod
+    def step_size(images: int) -> int:
+        """Gradients are of per-image losses summed over the batch: average them."""
+        return images
+
+
+class SegmentationLosses:
+    """Per-image cross-entropy of the main scores, and of the auxiliary head's times ``aux_weight``.
+
+    GluonCV's ``SoftmaxCrossEntropyLoss`` gives each image the mean over its pixels of ``-log p(label)``, void
+    pixels (-1) counting 0; its gradient is the cross-entropy's over the labelled pixels. The parts are per image
+    and add up to the total: ``aux_loss`` is the auxiliary term already weighted.
+    """
+
+    parts = ("seg_loss", "aux_loss")
+
+    def __init__(self, aux_weight: float = 0.5):
+        self.aux_weight = aux_weight
+        self._loss = SoftmaxCrossEntropyLoss(ignore_label=-1)
+
+    def __call__(self, net: Block, batch: Sequence[mx.nd.NDArray], ctx: Sequence[mx.Context]) -> Losses:
+        totals, main, auxiliary = [], [], []
+        for images, masks in zip(_split(batch[0], ctx), _split(batch[1], ctx)):
+            outputs = net(images)
+            main.append(self._loss(outputs[0], masks))
+            aux = self._loss(outputs[1], masks) if len(outputs) > 1 else mx.nd.zeros_like(main[-1])
+            auxiliary.append(aux)
+            totals.append(main[-1] + self.aux_weight * aux)
+        count = batch[0].shape[0]
+        return totals, {"seg_loss": _total(main, ctx[0]) / count,
+                        "aux_loss": self.aux_weight * _total(auxiliary, ctx[0]) / count}
 
     @staticmethod
     def step_size(images: int) -> int:

@@ -1,0 +1,111 @@
+"""Segmentation's data, loss and evaluation paths on the demo set: GluonCV's reader with the set's own classes,
+the loss against a hand computation, training steps that reach the offsets, and an upgraded segmenter scoring
+what its baseline scored."""
+import os
+import shutil
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd, gluon
+from PIL import Image
+
+from gluon_upgrade import exactness_tolerance, upgrade
+from gluon_upgrade.data.segmentation import VOCLayoutSegmentation, segmentation_loader
+from gluon_upgrade.data.shapes import CLASSES
+from gluon_upgrade.errors import DataError
+from gluon_upgrade.evaluation.segmentation import evaluate_segmenter
+from gluon_upgrade.models.build import build_network
+from gluon_upgrade.models.demo_fcn import DEMO_FCN
+from gluon_upgrade.models.init import random_init
+from gluon_upgrade.training.losses import SegmentationLosses
+
+
+def segmenter(size=64):
+    mx.random.seed(0)
+    net = build_network({"name": DEMO_FCN, "data_shape": size, "pretrained": False, "pretrained_base": False,
+                         "weights": None, "mode": "baseline"}, CLASSES, [mx.cpu()])
+    return random_init(net, (2, 3, size, size))
+
+
+def test_the_demo_masks_read_with_the_sets_classes_and_gluoncvs_augmentation(demo_voc):
+    train = VOCLayoutSegmentation(demo_voc.root, "train", "train", crop_size=64, base_size=96)
+    assert len(train) == 12 and train.classes == CLASSES and train.num_class == 1 + len(CLASSES)
+    image, mask = train[0]
+    assert image.shape == (3, 64, 64) and image.dtype == np.float32 and mask.shape == (64, 64)
+    assert set(np.unique(mask.asnumpy())) <= set(range(-1, len(CLASSES) + 1))
+    val = VOCLayoutSegmentation(demo_voc.root, "val", "val", crop_size=64)
+    first, again = val[3], val[3]
+    assert (first[1].asnumpy() == again[1].asnumpy()).all() and first[0].shape == (3, 64, 64)
+    raw = VOCLayoutSegmentation(demo_voc.root, "val", "testval")
+    png = np.array(Image.open(raw.masks[0])).astype(np.int32)
+    png[png == 255] = -1
+    np.testing.assert_array_equal(raw[0][1].asnumpy(), png)
+
+
+def test_a_missing_split_or_mask_names_the_layout_or_the_file(demo_voc, tmp_path):
+    with pytest.raises(DataError, match=r"no VOC segmentation split list .*VOC2012/\{SegmentationClass.*pascal_voc"):
+        VOCLayoutSegmentation(str(tmp_path), "train")
+    root = str(tmp_path / "copy")
+    shutil.copytree(demo_voc.root, root)
+    mask = os.path.join(root, "VOCdevkit", "VOC2012", "SegmentationClass", "000013.png")
+    os.remove(mask)
+    with pytest.raises(DataError, match="{}: listed in .*val.txt, but missing".format(mask)):
+        VOCLayoutSegmentation(root, "val")
+
+
+def test_the_loss_is_the_per_image_mean_of_minus_log_p_with_void_pixels_zero():
+    rng = np.random.RandomState(0)
+    scores, aux = rng.randn(2, 3, 2, 3), rng.randn(2, 3, 2, 3)
+    labels = np.array([[[0, 1, 2], [-1, 1, 0]], [[2, 2, -1], [-1, 0, 1]]])
+
+    def expected(values):
+        log_p = values - np.log(np.exp(values).sum(axis=1, keepdims=True))
+        picked = np.take_along_axis(log_p, np.maximum(labels, 0)[:, None], axis=1)[:, 0]
+        return np.where(labels >= 0, -picked, 0).mean(axis=(1, 2))
+
+    def net(images):
+        return mx.nd.array(scores), mx.nd.array(aux)
+    totals, parts = SegmentationLosses(aux_weight=0.5)(net, [mx.nd.zeros((2, 3, 2, 3)), mx.nd.array(labels)],
+                                                       [mx.cpu()])
+    np.testing.assert_allclose(totals[0].asnumpy(), expected(scores) + 0.5 * expected(aux), rtol=1e-5)
+    assert parts["seg_loss"].asscalar() == pytest.approx(expected(scores).mean(), rel=1e-5)
+    assert parts["aux_loss"].asscalar() == pytest.approx(0.5 * expected(aux).mean(), rel=1e-5)
+
+
+def test_training_steps_lower_the_loss_and_reach_the_upgraded_layers_offsets(demo_voc):
+    net = upgrade(segmenter(), layers="last3")
+    data = VOCLayoutSegmentation(demo_voc.root, "train", "val", crop_size=64)  # fixed crops: the same batch
+    images, masks = next(iter(segmentation_loader(data, 4, shuffle=False)))
+    losses = SegmentationLosses()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01, "momentum": 0.9})
+    offsets = [p for name, p in net.collect_params().items() if name.endswith("_offset_weight")]
+    history = []
+    for _ in range(8):
+        with autograd.record():
+            totals, parts = losses(net, [images, masks], [mx.cpu()])
+        autograd.backward(totals)
+        assert all(np.abs(p.grad().asnumpy()).max() > 0 for p in offsets)
+        trainer.step(losses.step_size(len(images)))
+        history.append(sum(v.asscalar() for v in parts.values()))
+    assert len(offsets) == 3 and history[-1] < 0.8 * history[0], history
+
+
+@pytest.mark.exactness
+def test_an_upgraded_segmenter_predicts_what_its_baseline_predicted(demo_voc):
+    """Every pixel whose two best scores the baseline separates by more than the float32 bound gets the same
+    class after the upgrade; where every pixel does, pixel accuracy, mIoU and each IoU are equal to the last bit."""
+    net = segmenter()
+    val = VOCLayoutSegmentation(demo_voc.root, "val", "val", crop_size=64)
+    images = mx.nd.stack(*[val[i][0] for i in range(len(val))])
+    before = evaluate_segmenter(net, val, batch_size=4, progress=False)
+    scores = net(images)[0].asnumpy()
+    net = upgrade(net, layers="last3")
+    after = evaluate_segmenter(net, val, batch_size=4, progress=False)
+    upgraded = net(images)[0].asnumpy()
+    top2 = np.sort(scores, axis=1)[:, -2:]
+    clear = (top2[:, 1] - top2[:, 0]) > exactness_tolerance(net).bound * np.abs(scores).max()
+    assert clear.mean() > 0.99 and 0 < before.values["miou"] < 1
+    np.testing.assert_array_equal(upgraded.argmax(axis=1)[clear], scores.argmax(axis=1)[clear])
+    if (upgraded.argmax(axis=1) == scores.argmax(axis=1)).all():
+        assert after.values == before.values and after.per_class == before.per_class

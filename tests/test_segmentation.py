@@ -13,7 +13,7 @@ from PIL import Image
 from gluon_upgrade import exactness_tolerance, upgrade
 from gluon_upgrade.data.segmentation import VOCLayoutSegmentation, segmentation_loader
 from gluon_upgrade.data.shapes import CLASSES
-from gluon_upgrade.errors import DataError
+from gluon_upgrade.errors import ConfigError, DataError
 from gluon_upgrade.evaluation.segmentation import evaluate_segmenter
 from gluon_upgrade.models.build import build_network
 from gluon_upgrade.models.demo_fcn import DEMO_FCN
@@ -109,3 +109,59 @@ def test_an_upgraded_segmenter_predicts_what_its_baseline_predicted(demo_voc):
     np.testing.assert_array_equal(upgraded.argmax(axis=1)[clear], scores.argmax(axis=1)[clear])
     if (upgraded.argmax(axis=1) == scores.argmax(axis=1)).all():
         assert after.values == before.values and after.per_class == before.per_class
+
+
+def write_segmentation_config(tmp_path, root, extra=""):
+    path = tmp_path / "fcn.yaml"
+    path.write_text("model: {{name: {}, data_shape: 64, pretrained_base: false}}\n"
+                    "data: {{format: voc, root: {}}}\n"
+                    "eval: {{batch_size: 6}}\n"
+                    "train: {{epochs: 2, lr_decay_epoch: [], warmup_epochs: 0, optimizer: adam, lr: 0.002, "
+                    "batch_size: 4, log_interval: 1}}\n{}".format(DEMO_FCN, root, extra))
+    return str(path)
+
+
+@pytest.mark.slow
+def test_the_training_loop_trains_a_segmenter_and_its_upgrade_starts_where_it_ended(demo_voc, tmp_path):
+    """The same loop, run directory and fine-tune rule as detection: metrics.csv gets the segmentation losses and
+    pixacc / miou; the upgrade's row 0 scores the upgraded baseline, which predicts what the baseline did."""
+    from conftest import read_metrics
+    from gluon_upgrade.config.loader import load_config
+    from gluon_upgrade.training.loop import train
+    baseline = train(load_config(write_segmentation_config(tmp_path, demo_voc.root)), str(tmp_path / "base"),
+                     progress=False)
+    rows = read_metrics(baseline.output)
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert {"seg_loss", "aux_loss", "miou", "pixacc"} <= set(rows[0]) and "map" not in rows[0]
+    assert baseline.best_map == pytest.approx(max(float(r["miou"]) for r in rows), rel=1e-5)
+    assert 0 < baseline.best_map < 1
+    weights = os.path.join(baseline.output, "last.params")
+    upgraded = load_config(write_segmentation_config(tmp_path, demo_voc.root),
+                           ["model.mode=upgrade", "model.weights=" + weights, "train.epochs=1",
+                            "model.upgrade.impl=mxnet"])
+    result = train(upgraded, str(tmp_path / "upgrade"), progress=False)
+    start = read_metrics(result.output)[0]
+    assert start["epoch"] == "0"
+    assert (start["miou"], start["pixacc"]) == (rows[-1]["miou"], rows[-1]["pixacc"])  # as metrics.csv writes them
+    from gluon_upgrade.evaluation.from_config import evaluate_config
+    report = evaluate_config(load_config(write_segmentation_config(tmp_path, demo_voc.root)), weights, progress=False)
+    assert report.images == 12 and report.result.values["miou"] == pytest.approx(float(rows[-1]["miou"]), rel=1e-5)
+    assert list(report.result.per_class) == ["background", *CLASSES]
+
+
+def test_a_segmentation_run_refuses_what_only_detection_does(demo_voc, tmp_path):
+    from gluon_upgrade.config.loader import load_config
+    from gluon_upgrade.training.loop import train
+    config = load_config(write_segmentation_config(tmp_path, demo_voc.root), ["train.augment=flip"])
+    with pytest.raises(ConfigError, match="train.augment: detection only"):
+        train(config, str(tmp_path / "run"), progress=False)
+    assert not os.path.exists(tmp_path / "run")
+    splits = load_config(write_segmentation_config(tmp_path, demo_voc.root), ["data.val_splits=[2007/test]"])
+    with pytest.raises(ConfigError, match="leave them null"):
+        train(splits, str(tmp_path / "run"), progress=False)
+
+
+def test_a_segmenters_config_takes_no_detection_metric(demo_voc, tmp_path):
+    from gluon_upgrade.config.loader import load_config
+    with pytest.raises(ConfigError, match="eval.metric=voc07: eval.metric fcn_128_resnet29_v1_demo is a segmenter"):
+        load_config(write_segmentation_config(tmp_path, demo_voc.root), ["eval.metric=voc07"])

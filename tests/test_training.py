@@ -99,7 +99,7 @@ def test_mixup_reaches_the_loader_workers_until_the_last_no_mixup_epochs(demo_vo
     """GluonCV's YOLOv3 recipe mixes images except in the last no_mixup_epochs epochs. The batches the loop trains
     on show it: a mixed image's objects carry their mixing ratio, below 1, as YOLOv3's objectness target, an
     unmixed one's exactly 1 (0 for anchors without an object). Loader workers are forked processes: they must see it too."""
-    import gluon_upgrade.training.loop as loop
+    import gluon_upgrade.tasks as tasks
     weights = []  # per epoch: every value of the batches' objectness targets
 
     class Recorded:
@@ -115,7 +115,7 @@ def test_mixup_reaches_the_loader_workers_until_the_last_no_mixup_epochs(demo_vo
                 weights[-1].extend(np.unique(batch[1].asnumpy()).tolist())
                 yield batch
 
-    monkeypatch.setattr(loop, "train_loader", lambda *args, **kwargs: Recorded(train_loader(*args, **kwargs)))
+    monkeypatch.setattr(tasks, "train_loader", lambda *args, **kwargs: Recorded(train_loader(*args, **kwargs)))
     config = demo_config(demo_voc.root, "yolo3_mobilenet0.25_voc", data={"num_workers": workers}, epochs=3,
                          lr_decay_epoch=[], lr=0.001, mixup=True, no_mixup_epochs=1, val_interval=3)
     train(config, str(tmp_path / "run"), progress=False)

@@ -6,6 +6,7 @@ from ..data import transforms
 from ..data.datasets import FIELDS as DATA_FIELDS
 from ..evaluation.evaluate import FIELDS as EVAL_FIELDS
 from ..models.build import FIELDS as MODEL_FIELDS, check_upgrade_source
+from ..models.zoo import model_task
 from . import train_section
 from .schema import CrossCheck
 
@@ -20,6 +21,9 @@ SCHEMA = {
 
 
 def _check_metric(config: dict) -> List[Tuple[str, str]]:
+    if config["eval"]["metric"] is not None and model_task(config["model"]["name"]) == "segmentation":
+        return [("eval.metric", "{} is a segmenter, scored by pixel accuracy and mIoU; leave eval.metric "
+                                "null".format(config["model"]["name"]))]
     if config["eval"]["metric"] == "coco" and config["data"]["format"] != "coco":
         return [("eval.metric", "coco needs COCO-layout data (data.format: coco); VOC data takes voc07, voc or "
                                 "voc07_sweep")]

@@ -313,7 +313,7 @@ def _report_skipped(dataset, skipped: Sequence[str]) -> None:
 
 def dataset_fingerprint(dataset: Union["VOCLayoutDetection", "COCOLayoutDetection"]) -> Dict[str, object]:
     """What a data set holds, independent of where it lies: its image count, classes, and a SHA-256 over every
-    image's name and boxes (float32) in order.
+    image's name and boxes (a segmentation set's class masks; float32) in order.
 
     A resumed run compares it to the one it started with, so moving a data set is allowed and training on another
     one (another split list, or the same names with other boxes) is not.
@@ -325,6 +325,12 @@ def dataset_fingerprint(dataset: Union["VOCLayoutDetection", "COCOLayoutDetectio
         digest.update(np.ascontiguousarray(label, dtype=np.float32).tobytes())
         count += 1
     return {"images": count, "classes": list(dataset.classes), "sha256": digest.hexdigest()}
+
+
+def data_root(data: dict) -> str:
+    """The folder a config's ``data`` section names: ``data.root`` (found as the config loader found it), else
+    GluonCV's default for the layout."""
+    return existing_path(os.path.expanduser(data["root"] or DEFAULT_ROOTS[data["format"]]))
 
 
 def detection_dataset(data: dict, train: bool):
@@ -342,7 +348,7 @@ def detection_dataset(data: dict, train: bool):
     VOCLayoutDetection or COCOLayoutDetection
     """
     fmt = data["format"]
-    root = existing_path(os.path.expanduser(data["root"] or DEFAULT_ROOTS[fmt]))
+    root = data_root(data)
     key = "train" if train else "val"
     splits = data[key + "_splits"] or DEFAULT_SPLITS[fmt][key]
     if fmt == "voc":

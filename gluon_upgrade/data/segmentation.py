@@ -6,12 +6,14 @@ a random resize of the long side to 0.5-2x ``base_size``, padding and a random `
 the time; in validation the short side resized to ``crop_size`` and a centre crop. Void pixels (255) read as -1.
 """
 import os
-from typing import Tuple
+from typing import Iterator, Tuple
 
+import numpy as np
 from gluoncv.data import VOCSegmentation
 from gluoncv.data.pascal_voc.detection import VOCDetection
 from mxnet import gluon
 from mxnet.gluon.data.vision import transforms
+from PIL import Image
 
 from ..errors import DataError
 from . import layouts
@@ -63,6 +65,14 @@ class VOCLayoutSegmentation(VOCSegmentation):
         except AssertionError:  # GluonCV asserts that every listed file exists
             missing = _first_missing(devkit, listing)
             raise DataError("{}: listed in {}, but missing".format(missing, listing)) from None
+
+    skipped: Tuple[str, ...] = ()
+    """Images left out for bad files: none (every listed file must exist)."""
+
+    def annotations(self) -> Iterator[Tuple[str, np.ndarray]]:
+        """``(image name, class mask)`` of every image, in order (``datasets.dataset_fingerprint`` hashes them)."""
+        for image, mask in zip(self.images, self.masks):
+            yield os.path.basename(image), np.array(Image.open(mask))
 
     @property
     def classes(self) -> Tuple[str, ...]:

@@ -1,5 +1,5 @@
 """One evaluation routine: a detector, a validation set and a metric in, the metric's numbers out."""
-from typing import Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
 
 import mxnet as mx
 import numpy as np
@@ -13,7 +13,8 @@ from .metrics import METRICS, MetricResult, make_metric
 
 FIELDS = {
     "metric": Field(None, "voc07 | voc | coco | voc07_sweep (VOC data at COCO's IoU thresholds); default: voc07 "
-                    "for VOC data, coco for COCO data", str, choices=METRICS, nullable=True),
+                    "for VOC data, coco for COCO data; a segmenter's is pixel accuracy and mIoU (null)", str,
+                    choices=METRICS, nullable=True),
     "batch_size": Field(8, "images per evaluation batch (split across ctx)", int, minimum=1),
     "iou_thresh": Field(0.5, "IoU a detection needs to count (VOC metrics)", float, above=0, maximum=1),
     "nms_thresh": Field(0.45, "non-maximum suppression IoU threshold", float, above=0, maximum=1),
@@ -25,6 +26,11 @@ FIELDS = {
 def default_metric(data_format: str) -> str:
     """The paper's metric for a data layout: ``voc07`` for VOC, ``coco`` for COCO."""
     return "coco" if data_format == "coco" else "voc07"
+
+
+def config_metric(config: Mapping) -> str:
+    """``eval.metric``, or the paper's metric for the data layout."""
+    return config["eval"]["metric"] or default_metric(config["data"]["format"])
 
 
 def evaluate(net: Block, dataset, metric: Union[str, object], size: int, batch_size: int = 8,

@@ -15,7 +15,8 @@ from typing import Dict, List, Optional, Sequence
 from ..config.loader import load_config
 from ..config.schema import differences
 from ..errors import ConfigError
-from ..evaluation.from_config import config_metric, evaluate_config
+from ..evaluation.evaluate import config_metric
+from ..evaluation.from_config import evaluate_config
 from ..reporting.curves import plot_runs
 from ..reporting.files import write_text
 from ..reporting.tables import markdown_table, percent

@@ -36,11 +36,26 @@ def default_input_shape(name: str) -> Tuple[int, int, int, int]:
         side = 416
     elif name.startswith(("faster_rcnn", "mask_rcnn")):
         side = 600
-    elif name.startswith(("fcn", "psp", "deeplab")):
+    elif name.startswith(SEGMENTATION_PREFIXES):
         side = 480
     else:
         side = 224
     return 1, 3, side, side
+
+
+SEGMENTATION_PREFIXES = ("fcn_", "psp_", "deeplab_", "danet_", "icnet_", "fastscnn_")
+"""How GluonCV's segmentation model names start (their crop is 480 px)."""
+
+
+def model_task(name: str) -> str:
+    """``'segmentation'`` for a segmenter's name (GluonCV's, the demo segmenter), else ``'detection'``.
+
+    Examples
+    --------
+    >>> model_task("deeplab_resnet101_voc"), model_task("ssd_512_resnet50_v1_voc")
+    ('segmentation', 'detection')
+    """
+    return "segmentation" if name.lower().startswith(SEGMENTATION_PREFIXES) else "detection"
 
 
 def model_names() -> Sequence[str]:

@@ -17,19 +17,16 @@ from mxnet.contrib import amp
 from gluoncv.data.mixup.detection import MixupDetection
 
 from ..config.train_section import require_epochs
-from ..data.datasets import dataset_fingerprint, detection_dataset
-from ..data.transforms import train_loader
+from ..data.datasets import dataset_fingerprint
 from ..errors import ConfigError, TrainingError
 from ..machine import machine_record
-from ..evaluation.from_config import config_metric, evaluate_with
-from ..evaluation.metrics import VALUES
-from ..models.build import build_network, check_trainable, input_size
+from ..models.build import build_network, check_trainable
 from ..models.zoo import load_weights
 from ..reporting.progress import progress_bar
 from ..runtime import contexts
+from ..tasks import task_of
 from . import rundir as files
 from .distributed import broadcast, connect, fingerprint, worker_contexts, Worker
-from .losses import detector_losses
 from .optim import make_trainer, set_multipliers, train_only_offsets
 from .rundir import RunDir, metrics_writer
 from .schedule import Schedule
@@ -43,7 +40,8 @@ logger = logging.getLogger("gluon_upgrade.train")
 
 @dataclass
 class RunResult:
-    """What a run did: its folder, the epochs it has completed and its metrics rows."""
+    """What a run did: its folder, the epochs it has completed, its best headline score (``best_map``: mAP, or a
+    segmenter's mIoU) and its metrics rows."""
 
     output: str
     epoch: int
@@ -57,8 +55,9 @@ def train(config: Mapping, output: str, resume: bool = False, progress: bool = T
 
     The directory holds ``config.yaml``, ``metrics.csv`` (a row per epoch; a run from ``model.weights`` or an
     upgrade also has row 0, the network it starts from, before training), ``log.txt``, ``last.params`` +
-    ``last.states`` (every epoch) and ``best.params`` (by validation mAP), all written crash-safe (see
-    ``rundir``). Ctrl-C or SIGTERM saves ``interrupted.params`` and re-raises ``KeyboardInterrupt``.
+    ``last.states`` (every epoch) and ``best.params`` (by the task's headline score: mAP, a segmenter's mIoU),
+    all written crash-safe (see ``rundir``). Ctrl-C or SIGTERM saves ``interrupted.params`` and re-raises
+    ``KeyboardInterrupt``. The network's task (``tasks.task_of``) supplies data, losses, batches and score.
 
     Parameters
     ----------
@@ -203,17 +202,17 @@ class _Run:
         self.train_cfg = config["train"]
         self.state = state or {"epoch": 0, "best_map": None, "best_epoch": None}
         self.ctx = worker_contexts(worker, contexts(config["ctx"]))
-        self.size = input_size(config["model"])
         self.tensorboard = None
         if self.train_cfg["tensorboard"]:
             _tensorboard_writer()  # a missing tensorboardX is a start-up error, before the run folder exists
         if self.train_cfg["amp"]:
             amp.init()
         seed_epoch(config["seed"], 0)
-        self.train_set = detection_dataset(config["data"], train=True)
-        self.val_set = detection_dataset(config["data"], train=False) if worker.chief else None
+        self.task = task_of(config)
+        self.train_set = self.task.dataset(config, train=True)
+        self.val_set = self.task.dataset(config, train=False) if worker.chief else None
         self.net = self._network(state)
-        self.losses = detector_losses(self.net)
+        self.losses = self.task.losses(self.net, config)
         self.batch = self._worker_batch()
         self.mixup = MixupDetection(self.train_set) if self.train_cfg["mixup"] else None
         self.mixing, self.loader = None, None
@@ -229,7 +228,7 @@ class _Run:
             amp.init_trainer(self.trainer)
         if state:
             self.trainer.load_states(run.file(files.STATES))
-        self.metric_keys = VALUES[config_metric(config)]
+        self.metric_keys = self.task.metric_keys(config)
         self.columns = (["epoch", "lr", "train_loss"] + list(self.losses.parts) + list(self.metric_keys)
                         + ["images", "seconds", "images_per_second", "eval_seconds"])
         self.rows = [dict(r) for r in run.read_metrics(self.state["epoch"])] if state else []
@@ -264,9 +263,8 @@ class _Run:
             return self.loader
         # YOLOv3's target generator runs the network on one input: not through a graph cached for training.
         self.net.hybridize(active=False)
-        return train_loader(self.mixup or self.train_set, self.net, self.size, self.batch,
-                            self.config["data"]["num_workers"], self.worker.count, self.worker.rank,
-                            self.train_cfg["random_shape"], self.mixup is not None, self.train_cfg["augment"])
+        return self.task.train_loader(self.mixup or self.train_set, self.net, self.config, self.batch, self.worker,
+                                      self.mixup is not None)
 
     def _worker_batch(self) -> int:
         total, workers = self.train_cfg["batch_size"], self.worker.count
@@ -379,7 +377,7 @@ class _Run:
         if self.worker.chief and evaluate:
             self._hybridize()
             start = time.perf_counter()
-            result = evaluate_with(self.config, self.net, self.val_set, self.ctx, self.progress)
+            result = self.task.evaluate(self.config, self.net, self.val_set, self.ctx, self.progress)
             row.update({key: result.values[key] for key in self.metric_keys}, eval_seconds=time.perf_counter() - start)
         logger.info("epoch %d %s", epoch, ", ".join("{} {}".format(k, files.format_cell(v))
                                                    for k, v in row.items() if k != "epoch"))
@@ -390,11 +388,11 @@ class _Run:
         state = dict(self.state, epoch=epoch)
         writers = {files.LAST: self.net.save_parameters, files.STATES: self.trainer.save_states,
                    files.METRICS: metrics_writer(self.rows, self.columns)}
-        score = row.get("map")
+        score = row.get(self.task.headline)
         if score is not None and not math.isnan(score) and (state["best_map"] is None or score > state["best_map"]):
             state.update(best_map=score, best_epoch=epoch)
             writers[files.BEST] = self.net.save_parameters
-            logger.info("epoch %d: best mAP so far (%.4f), saved %s", epoch, score, files.BEST)
+            logger.info("epoch %d: best %s so far (%.4f), saved %s", epoch, self.task.label, score, files.BEST)
         self.run.commit(state, writers)
         self.state = state
         if self.tensorboard is not None:

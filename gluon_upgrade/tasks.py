@@ -1,0 +1,126 @@
+"""What a run learns: detection or semantic segmentation.
+
+A task gives the training loop its data, losses, training batches and score; the loop itself (schedule,
+checkpoints, resume, seeds, the ``baseline`` / ``dcn_scratch`` / ``upgrade`` modes and the fine-tune rule) is the
+same for both. The network's name decides: a segmenter (``models.zoo.model_task``) makes a segmentation run.
+"""
+from typing import Mapping, Sequence
+
+import mxnet as mx
+from mxnet.gluon import Block
+
+from .data.datasets import data_root, detection_dataset
+from .data.segmentation import VOCLayoutSegmentation, segmentation_loader
+from .data.transforms import train_loader
+from .errors import ConfigError
+from .evaluation.evaluate import config_metric, evaluate
+from .evaluation.metrics import VALUES, MetricResult
+from .evaluation.segmentation import SEGMENTATION_VALUES, evaluate_segmenter
+from .models.build import input_size
+from .models.zoo import model_task
+from .training.distributed import Worker
+from .training.losses import SegmentationLosses, detector_losses
+
+AUX_WEIGHT = 0.5
+"""The auxiliary head's loss weight in GluonCV's segmentation recipe (``train.py --aux-weight``)."""
+BASE_TO_CROP = 520 / 480
+"""GluonCV's segmentation recipe: images are rescaled around a base size 520 and cropped to 480 (``segbase``)."""
+
+
+class DetectionTask:
+    """GluonCV's SSD and YOLOv3 recipes: boxes, ``SSDLosses`` / ``YOLOv3Losses``, mAP."""
+
+    name = "detection"
+    headline, label = "map", "mAP"
+
+    def dataset(self, config: Mapping, train: bool):
+        """The config's training or validation split."""
+        return detection_dataset(config["data"], train=train)
+
+    def metric_keys(self, config: Mapping) -> Sequence[str]:
+        """The score's columns in ``metrics.csv``."""
+        return VALUES[config_metric(config)]
+
+    def losses(self, net: Block, config: Mapping):
+        """The forward pass that trains ``net``."""
+        return detector_losses(net)
+
+    def train_loader(self, dataset, net: Block, config: Mapping, batch: int, worker: Worker, mixup: bool):
+        """Shuffled, augmented batches of this worker's part of ``dataset`` (mixed where ``mixup``)."""
+        train = config["train"]
+        return train_loader(dataset, net, input_size(config["model"]), batch, config["data"]["num_workers"],
+                            worker.count, worker.rank, train["random_shape"], mixup, train["augment"])
+
+    def evaluate(self, config: Mapping, net: Block, dataset, ctx: Sequence[mx.Context],
+                 progress: bool) -> MetricResult:
+        """Score ``net`` on ``dataset`` with the config's metric, input size and ``eval`` settings."""
+        settings = config["eval"]
+        return evaluate(net, dataset, config_metric(config), input_size(config["model"]), settings["batch_size"],
+                        ctx, config["data"]["num_workers"], settings["nms_thresh"], settings["nms_topk"],
+                        settings["iou_thresh"], progress)
+
+
+class SegmentationTask:
+    """GluonCV's segmentation recipe: VOC-layout class masks, pixel-wise cross-entropy with the auxiliary head's,
+    pixel accuracy and mIoU.
+
+    The crop is ``model.data_shape``; training rescales around ``BASE_TO_CROP`` times it, validation scores the
+    centre crop of each image resized to it.
+    """
+
+    name = "segmentation"
+    headline, label = "miou", "mIoU"
+
+    def dataset(self, config: Mapping, train: bool) -> VOCLayoutSegmentation:
+        """The ``VOC2012`` segmentation split (``train`` reads ``trainval``, validation ``val``).
+
+        Raises
+        ------
+        ConfigError
+            Another layout than VOC, or split lists, which GluonCV's reader fixes.
+        """
+        data = config["data"]
+        if data["format"] != "voc":
+            raise ConfigError("data.format: segmentation reads the VOC layout's masks, got {}".format(data["format"]))
+        if data["train_splits"] or data["val_splits"]:
+            raise ConfigError("data.train_splits / val_splits: a segmentation run reads VOC2012's "
+                              "ImageSets/Segmentation trainval and val lists; leave them null")
+        crop = input_size(config["model"])
+        split = "train" if train else "val"
+        return VOCLayoutSegmentation(data_root(data), split, split, crop_size=crop,
+                                     base_size=round(crop * BASE_TO_CROP))
+
+    def metric_keys(self, config: Mapping) -> Sequence[str]:
+        """``miou`` and ``pixacc``."""
+        return SEGMENTATION_VALUES
+
+    def losses(self, net: Block, config: Mapping) -> SegmentationLosses:
+        """Cross-entropy of the scores and, weighted ``AUX_WEIGHT``, of the auxiliary head's."""
+        return SegmentationLosses(AUX_WEIGHT)
+
+    def train_loader(self, dataset, net: Block, config: Mapping, batch: int, worker: Worker, mixup: bool):
+        """Shuffled full batches of augmented crops (mixup and random shapes are YOLOv3's, which the config's
+        checks keep to it).
+
+        Raises
+        ------
+        ConfigError
+            Distributed workers, or another augmentation than GluonCV's: detection's.
+        """
+        unsupported = [key for key, on in (("train.kvstore", worker.count > 1),
+                                           ("train.augment", config["train"]["augment"] != "gluoncv")) if on]
+        if unsupported:
+            raise ConfigError("{}: detection only; a segmentation run trains on one worker with GluonCV's "
+                              "segmentation augmentation".format(", ".join(unsupported)))
+        return segmentation_loader(dataset, batch, shuffle=True, num_workers=config["data"]["num_workers"])
+
+    def evaluate(self, config: Mapping, net: Block, dataset, ctx: Sequence[mx.Context],
+                 progress: bool) -> MetricResult:
+        """Pixel accuracy, mIoU and IoU per class on ``dataset``'s centre crops."""
+        return evaluate_segmenter(net, dataset, config["eval"]["batch_size"], ctx, config["data"]["num_workers"],
+                                  progress)
+
+
+def task_of(config: Mapping):
+    """``SegmentationTask`` for a segmenter's config, else ``DetectionTask``."""
+    return SegmentationTask() if model_task(config["model"]["name"]) == "segmentation" else DetectionTask()

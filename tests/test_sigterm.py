@@ -149,6 +149,23 @@ def test_a_loader_worker_of_a_running_training_ends_within_a_second_on_sigterm(d
 
 
 @pytest.mark.slow
+def test_sigterm_to_the_whole_process_group_saves_and_ends_the_run(demo_voc, tmp_path):
+    """A job scheduler (and a terminal's Ctrl-C) signals every process of the job: the loader workers die with
+    the chief. One that dies holding the worker pool's queue lock used to leave the chief, its weights saved and
+    "interrupted" printed, waiting for that lock for ever in the pool's clean-up."""
+    config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
+    process, out = start_training(config, run)
+    try:
+        wait_for(process, lambda: log_has(run, "epoch 2 iteration 2/"), "epoch 2")
+        os.killpg(process.pid, signal.SIGTERM)
+    finally:
+        code, text = finish(process, out, 60)
+    assert code == 130, text[-3000:]
+    assert os.path.exists(os.path.join(run, "interrupted.params"))
+    assert "interrupted; continue with: python scripts/train.py --resume" in text
+
+
+@pytest.mark.slow
 def test_sigterm_to_train_script_with_loader_workers_saves_and_resume_repeats_no_epoch(demo_voc, tmp_path):
     config, run = write_demo_config(tmp_path, demo_voc.root), str(tmp_path / "run")
     process, out = start_training(config, run)
@@ -167,3 +184,23 @@ def test_sigterm_to_train_script_with_loader_workers_saves_and_resume_repeats_no
     assert result.returncode == 0, result.stderr[-3000:]
     assert [r["epoch"] for r in read_metrics(run)] == ["1", "2", "3", "4"]
     assert "trained to epoch 4" in result.stdout
+
+
+def test_ending_a_loaders_workers_does_not_wait_for_the_lock_a_killed_worker_held():
+    """An idle pool worker waits for a task holding the task queue's lock, so killing the workers (as a signal to
+    the process group does) leaves the lock held for ever; end_workers still returns, every worker gone."""
+    code = ("import os, signal, time\n"
+            "import mxnet as mx\n"
+            "from gluon_upgrade.data.transforms import end_workers\n"
+            "loader = mx.gluon.data.DataLoader(mx.gluon.data.ArrayDataset(mx.nd.zeros((8, 2))), 2, num_workers=2)\n"
+            "next(iter(loader))\n"
+            "time.sleep(0.5)\n"
+            "workers = list(loader._worker_pool._pool)\n"
+            "for worker in workers:\n"
+            "    os.kill(worker.pid, signal.SIGKILL)\n"
+            "time.sleep(0.5)\n"
+            "end_workers(loader)\n"
+            "print('ended', [w.is_alive() for w in workers])\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ended [False, False]"

@@ -3,9 +3,12 @@
 Training transforms are GluonCV's defaults, which also generate the training targets (SSD: anchors matched
 to boxes; YOLOv3: its six target arrays plus the padded boxes).
 """
+import multiprocessing
+import multiprocessing.pool
 import os
 import random
 import typing
+from contextlib import contextmanager
 
 import numpy as np
 from mxnet import autograd, gluon
@@ -155,6 +158,35 @@ def family(net: Block) -> str:
         return "yolo3"
     raise ModelError("{} is neither GluonCV's SSD nor YOLOv3; training and evaluation support: {}".format(
         type(net).__name__, ", ".join(FAMILIES)))
+
+
+def end_workers(loader) -> None:
+    """End a data loader's worker processes for good, so that its pool's clean-up cannot hang.
+
+    A signal to the whole process group (a job scheduler's SIGTERM, a terminal's Ctrl-C) reaches the workers too,
+    and an idle worker waits for its next task holding the pool's task-queue lock, so once it is dead the lock is
+    held for ever: ``Pool.terminate``, which MXNet's ``DataLoader.__del__`` calls, first takes that lock and so
+    waits for ever. Killing the workers and giving the queue a new lock lets it finish; ``terminate`` itself stops
+    the pool from starting new workers and ends any it started meanwhile. Written against CPython's
+    ``multiprocessing.pool.Pool`` (``_pool``, ``_inqueue._rlock``); a loader without worker processes is left alone.
+    """
+    pool = getattr(loader, "_worker_pool", None)
+    if not isinstance(pool, multiprocessing.pool.Pool) or isinstance(pool, multiprocessing.pool.ThreadPool):
+        return
+    for process in list(pool._pool):
+        process.kill()
+    pool._inqueue._rlock = multiprocessing.get_context().Lock()
+    pool.terminate()
+
+
+@contextmanager
+def interrupt_ends_workers(loader) -> typing.Iterator[None]:
+    """On Ctrl-C or SIGTERM inside the block, end ``loader``'s workers (``end_workers``) before it propagates."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        end_workers(loader)
+        raise
 
 
 def val_loader(dataset, size: int, batch_size: int, num_workers: int = 0) -> gluon.data.DataLoader:

@@ -7,7 +7,7 @@ from mxnet import gluon
 from mxnet.gluon import Block
 
 from ..config.schema import Field
-from ..data.transforms import val_loader
+from ..data.transforms import interrupt_ends_workers, val_loader
 from ..reporting.progress import progress_bar
 from .metrics import METRICS, MetricResult, make_metric
 
@@ -69,7 +69,7 @@ def evaluate(net: Block, dataset, metric: Union[str, object], size: int, batch_s
         net.set_nms(nms_thresh=nms_thresh, nms_topk=nms_topk)
     loader = val_loader(dataset, size, batch_size, num_workers)
     done = 0
-    with progress_bar(len(dataset), "evaluate", "img", progress) as bar:
+    with progress_bar(len(dataset), "evaluate", "img", progress) as bar, interrupt_ends_workers(loader):
         for images, labels in loader:
             parts = gluon.utils.split_and_load(images, ctx, even_split=False)
             outputs = [net(part) for part in parts]

@@ -9,6 +9,7 @@ from mxnet import gluon
 from mxnet.gluon import Block
 
 from ..data.segmentation import segmentation_loader
+from ..data.transforms import interrupt_ends_workers
 from ..reporting.progress import progress_bar
 from .metrics import MetricResult
 
@@ -72,8 +73,9 @@ def evaluate_segmenter(net: Block, dataset, batch_size: int = 8, ctx: Optional[S
     """
     ctx = list(ctx or [mx.cpu()])
     score = SegmentationScore(("background",) + tuple(dataset.classes))
-    with progress_bar(len(dataset), "evaluate", "img", progress) as bar:
-        for images, masks in segmentation_loader(dataset, batch_size, shuffle=False, num_workers=num_workers):
+    loader = segmentation_loader(dataset, batch_size, shuffle=False, num_workers=num_workers)
+    with progress_bar(len(dataset), "evaluate", "img", progress) as bar, interrupt_ends_workers(loader):
+        for images, masks in loader:
             parts = gluon.utils.split_and_load(images, ctx, even_split=False)
             scores = mx.nd.concat(*[net(part)[0].as_in_context(mx.cpu()) for part in parts], dim=0)
             score.update(masks, scores)

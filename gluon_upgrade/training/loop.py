@@ -18,6 +18,7 @@ from gluoncv.data.mixup.detection import MixupDetection
 
 from ..config.train_section import require_epochs
 from ..data.datasets import dataset_fingerprint
+from ..data.transforms import end_workers
 from ..errors import ConfigError, TrainingError
 from ..machine import machine_record
 from ..models.build import build_network, check_trainable
@@ -325,6 +326,7 @@ class _Run:
             self._account(epoch, waiting, sums, bar, start)
         except KeyboardInterrupt:
             bar.close()
+            end_workers(self.loader)
             self._saveinterrupted(epoch)
             raise
         bar.close()

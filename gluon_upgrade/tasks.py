@@ -9,8 +9,8 @@ from typing import Mapping, Sequence
 import mxnet as mx
 from mxnet.gluon import Block
 
-from .data.datasets import data_root, detection_dataset
-from .data.segmentation import VOCLayoutSegmentation, segmentation_loader
+from .data.datasets import detection_dataset
+from .data.segmentation import VOCLayoutSegmentation, segmentation_dataset, segmentation_loader
 from .data.transforms import train_loader
 from .errors import ConfigError
 from .evaluation.evaluate import config_metric, evaluate
@@ -23,8 +23,6 @@ from .training.losses import SegmentationLosses, detector_losses
 
 AUX_WEIGHT = 0.5
 """The auxiliary head's loss weight in GluonCV's segmentation recipe (``train.py --aux-weight``)."""
-BASE_TO_CROP = 520 / 480
-"""GluonCV's segmentation recipe: images are rescaled around a base size 520 and cropped to 480 (``segbase``)."""
 
 
 class DetectionTask:
@@ -64,31 +62,16 @@ class SegmentationTask:
     """GluonCV's segmentation recipe: VOC-layout class masks, pixel-wise cross-entropy with the auxiliary head's,
     pixel accuracy and mIoU.
 
-    The crop is ``model.data_shape``; training rescales around ``BASE_TO_CROP`` times it, validation scores the
-    centre crop of each image resized to it.
+    The crop is ``model.data_shape``; training rescales around ``data.segmentation.BASE_TO_CROP`` times it,
+    validation scores the centre crop of each image resized to it.
     """
 
     name = "segmentation"
     headline, label = "miou", "mIoU"
 
     def dataset(self, config: Mapping, train: bool) -> VOCLayoutSegmentation:
-        """The ``VOC2012`` segmentation split (``train`` reads ``trainval``, validation ``val``).
-
-        Raises
-        ------
-        ConfigError
-            Another layout than VOC, or split lists, which GluonCV's reader fixes.
-        """
-        data = config["data"]
-        if data["format"] != "voc":
-            raise ConfigError("data.format: segmentation reads the VOC layout's masks, got {}".format(data["format"]))
-        if data["train_splits"] or data["val_splits"]:
-            raise ConfigError("data.train_splits / val_splits: a segmentation run reads VOC2012's "
-                              "ImageSets/Segmentation trainval and val lists; leave them null")
-        crop = input_size(config["model"])
-        split = "train" if train else "val"
-        return VOCLayoutSegmentation(data_root(data), split, split, crop_size=crop,
-                                     base_size=round(crop * BASE_TO_CROP))
+        """The layout's training or validation masks (``data.segmentation.segmentation_dataset``)."""
+        return segmentation_dataset(config["data"], input_size(config["model"]), train, config["train"]["augment"])
 
     def metric_keys(self, config: Mapping) -> Sequence[str]:
         """``miou`` and ``pixacc``."""
@@ -100,18 +83,15 @@ class SegmentationTask:
 
     def train_loader(self, dataset, net: Block, config: Mapping, batch: int, worker: Worker, mixup: bool):
         """Shuffled full batches of augmented crops (mixup and random shapes are YOLOv3's, which the config's
-        checks keep to it).
+        checks keep to it; ``dataset`` holds the augmentation).
 
         Raises
         ------
         ConfigError
-            Distributed workers, or another augmentation than GluonCV's: detection's.
+            Distributed workers.
         """
-        unsupported = [key for key, on in (("train.kvstore", worker.count > 1),
-                                           ("train.augment", config["train"]["augment"] != "gluoncv")) if on]
-        if unsupported:
-            raise ConfigError("{}: detection only; a segmentation run trains on one worker with GluonCV's "
-                              "segmentation augmentation".format(", ".join(unsupported)))
+        if worker.count > 1:
+            raise ConfigError("train.kvstore: detection only; a segmentation run trains on one worker")
         return segmentation_loader(dataset, batch, shuffle=True, num_workers=config["data"]["num_workers"])
 
     def evaluate(self, config: Mapping, net: Block, dataset, ctx: Sequence[mx.Context],

@@ -186,3 +186,30 @@ def test_export_script_from_a_config(deformable_weights, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "deformable layer output" in result.stdout and os.path.isfile(str(tmp_path / "ssd.onnx"))
     assert os.path.isfile(str(tmp_path / "ssd-symbol.json"))
+
+
+@pytest.mark.slow
+def test_both_scripts_take_a_segmenters_config(demo_voc, tmp_path):
+    """The demo segmenter, deformable with random offset branches: the offsets drawn for its three res5 layers
+    on 16x16 maps, and its export checked against MXNet, from its config."""
+    config_file = os.path.join(ROOT, "configs", "demo", "fcn_voc_dcn.yaml")
+    overrides = ["data.root=" + demo_voc.root, "model.pretrained_base=false"]
+    net = build_network(load_config(config_file, overrides).model, tuple(demo_voc.classes), [mx.cpu()])
+    mx.random.seed(0)
+    for name, param in net.collect_params().items():
+        if "offset_weight" in name:
+            param.set_data(mx.nd.random.normal(0, 0.05, shape=param.shape))
+    weights = str(tmp_path / "fcn.params")
+    net.save_parameters(weights)
+    sets = [a for o in overrides for a in ("--set", o)]
+    image = sorted(glob.glob(os.path.join(demo_voc.root, "**", "*.jpg"), recursive=True))[0]
+    drawn = run_script("visualize_offsets.py", "--config", config_file, "--weights", weights, "--image", image,
+                       "--out", tmp_path / "offsets.png", *sets)
+    assert drawn.returncode == 0, drawn.stderr
+    stats = json.loads((tmp_path / "offsets.json").read_text())["layers"]
+    assert [(s["layer"].split("_")[1], s["input_map"]) for s in stats] == [("stage4", "16x16")] * 3
+    assert all(s["max"] > 0 for s in stats)
+    exported = run_script("export.py", "--config", config_file, "--weights", weights, "--prefix", tmp_path / "fcn",
+                          *sets)
+    assert exported.returncode == 0, exported.stderr
+    assert "deformable layer output" in exported.stdout and os.path.isfile(str(tmp_path / "fcn.onnx"))

@@ -180,6 +180,33 @@ def test_written_detector_onnx_equals_mxnet_up_to_its_class_agnostic_nms(tmp_pat
         np.testing.assert_allclose(theirs, ours, rtol=1e-4, atol=1e-4 * scale)
 
 
+def test_a_written_segmenter_onnx_scores_every_pixel_as_gluon_does(tmp_path):
+    """The demo segmenter (its scores resized to the input, ``BilinearResize2D``'s ``like`` mode, which mx2onnx
+    refuses) with three deformable layers and shifted offsets: the .onnx file as written, run by onnxruntime,
+    against the Gluon network itself, at 72 px (9x9 maps at stride 8)."""
+    import onnxruntime
+    from gluon_upgrade.models.demo_fcn import fcn_128_resnet29_v1_demo
+    mx.random.seed(0)
+    net = fcn_128_resnet29_v1_demo(classes=("a", "b", "c"))
+    net.initialize(mx.init.Xavier())
+    shape = (1, 3, 72, 72)
+    net(mx.nd.zeros(shape))
+    net = gu.upgrade(net, layers="last3", version=1)
+    _shift(net)
+    prefix = str(tmp_path / "seg")
+    export_network(net, prefix, shape)
+    model = onnx.load(prefix + ".onnx")
+    assert sum(node.op_type == "DeformConv" for node in model.graph.node) == 3
+    assert sum(node.op_type == "Resize" for node in model.graph.node) == 2
+    x = data(shape)
+    session = onnxruntime.InferenceSession(prefix + ".onnx", providers=["CPUExecutionProvider"])
+    theirs = session.run(None, {"data": x})
+    ours = [o.asnumpy() for o in net(mx.nd.array(x))]
+    assert [t.shape for t in theirs] == [(1, 4, 72, 72)] * 2
+    for a, b in zip(theirs, ours):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(b).max())
+
+
 def test_onnx_suppresses_across_classes_where_mxnet_suppresses_per_class(tmp_path):
     """Two boxes of different classes overlapping at IoU 0.81: GluonCV's box_nms keeps both, the ONNX model
     keeps the better one. This is what the exported detectors' NMS does differently."""

@@ -43,6 +43,45 @@ def test_the_demo_masks_read_with_the_sets_classes_and_gluoncvs_augmentation(dem
     np.testing.assert_array_equal(raw[0][1].asnumpy(), png)
 
 
+def test_flip_augmentation_is_the_validation_crop_or_its_mirror(demo_voc):
+    from gluon_upgrade.data.segmentation import segmentation_dataset
+    data = {"format": "voc", "root": demo_voc.root, "train_splits": None, "val_splits": None}
+    flipped = segmentation_dataset(data, 64, train=True, augment="flip")
+    plain = VOCLayoutSegmentation(demo_voc.root, "train", "val", crop_size=64)  # the same images, validation crop
+    mirrored = 0
+    for index in range(len(plain)):
+        (image, mask), (want_image, want_mask) = flipped[index], plain[index]
+        same = (mask.asnumpy() == want_mask.asnumpy()).all()
+        if not same:
+            np.testing.assert_array_equal(mask.asnumpy(), want_mask.asnumpy()[:, ::-1])
+            want_image = want_image[:, :, ::-1]
+            mirrored += 1
+        np.testing.assert_allclose(image.asnumpy(), want_image.asnumpy(), atol=1e-6)
+    assert 0 < mirrored < len(plain)
+
+
+@pytest.mark.parametrize("augment", ["gluoncv", "flip"])
+def test_training_batches_depend_on_the_seed_not_on_the_loader_workers(demo_voc, augment):
+    """Each image's augmentation is seeded in the training process, as the detectors' is: with the NumPy and
+    Python generators seeded alike, 0 or 2 worker processes give the same batches, another seed others."""
+    import random
+    from gluon_upgrade.data.segmentation import segmentation_dataset
+    data = {"format": "voc", "root": demo_voc.root, "train_splits": None, "val_splits": None}
+    dataset = segmentation_dataset(data, 64, train=True, augment=augment)
+
+    def batches(workers, seed):
+        random.seed(seed)
+        np.random.seed(seed)
+        return [(x.asnumpy(), y.asnumpy()) for x, y in segmentation_loader(dataset, 4, True, workers)]
+
+    first, again, other = batches(0, 1), batches(2, 1), batches(0, 2)
+    assert len(first) == 3
+    for (x, y), (x2, y2) in zip(first, again):
+        np.testing.assert_array_equal(x, x2)
+        np.testing.assert_array_equal(y, y2)
+    assert any((x != x2).any() for (x, _), (x2, _) in zip(first, other))
+
+
 def test_a_missing_split_or_mask_names_the_layout_or_the_file(demo_voc, tmp_path):
     with pytest.raises(DataError, match=r"no VOC segmentation split list .*VOC2012/\{SegmentationClass.*pascal_voc"):
         VOCLayoutSegmentation(str(tmp_path), "train")
@@ -152,8 +191,8 @@ def test_the_training_loop_trains_a_segmenter_and_its_upgrade_starts_where_it_en
 def test_a_segmentation_run_refuses_what_only_detection_does(demo_voc, tmp_path):
     from gluon_upgrade.config.loader import load_config
     from gluon_upgrade.training.loop import train
-    config = load_config(write_segmentation_config(tmp_path, demo_voc.root), ["train.augment=flip"])
-    with pytest.raises(ConfigError, match="train.augment: detection only"):
+    config = load_config(write_segmentation_config(tmp_path, demo_voc.root), ["train.augment=crop_flip"])
+    with pytest.raises(ConfigError, match="train.augment: a segmenter trains with gluoncv or flip, got crop_flip"):
         train(config, str(tmp_path / "run"), progress=False)
     assert not os.path.exists(tmp_path / "run")
     splits = load_config(write_segmentation_config(tmp_path, demo_voc.root), ["data.val_splits=[2007/test]"])

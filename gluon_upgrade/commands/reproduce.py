@@ -1,9 +1,14 @@
-"""Reproduce the paper's Table III (VOC) or IV (COCO): score each base model, upgrade it, fine-tune, score again.
+"""Reproduce the paper's Table I (depth), III (VOC) or IV (COCO) on real data, or on the demo data.
 
-Rows already done are not redone; an interrupted reproduction resumes where it stopped.
+Tables III and IV score each base model, upgrade it, fine-tune it and score it again. Table I trains, per seed,
+a baseline and its control and, at 1, 2, 3 and 6 layers, the network deformable from the start and the upgrade of
+the baseline (real data: DeepLab ResNet-101 on VOC 2012 aug; demo: the demo segmenter and the demo SSD).
+Runs already done are not redone; an interrupted reproduction resumes where it stopped.
 
 Examples
 --------
+python scripts/reproduce.py --table 1 --dry-run
+python scripts/reproduce.py --table 1 --demo --seeds 3 --rows demo_fcn
 python scripts/reproduce.py --table 3 --dry-run
 python scripts/reproduce.py --table 3 --rows ssd512_resnet50 --data-root ~/.mxnet/datasets/voc
 python scripts/reproduce.py --table 4 --base own
@@ -15,8 +20,9 @@ import argparse
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--table", type=int, required=True, choices=(3, 4))
-    parser.add_argument("--rows", nargs="+", metavar="ROW", help="row keys (default: all), e.g. ssd512_resnet50")
+    parser.add_argument("--table", type=int, required=True, choices=(1, 3, 4))
+    parser.add_argument("--rows", nargs="+", metavar="ROW",
+                        help="row keys (default: all), e.g. ssd512_resnet50; Table 1: column keys, e.g. demo_fcn")
     parser.add_argument("--base", default="gluon", choices=("gluon", "own"),
                         help="base models: GluonCV's zoo weights, or baselines trained from the row's configs")
     parser.add_argument("--data-root", help="data set root (default: the configs', e.g. ~/.mxnet/datasets/voc)")
@@ -25,11 +31,12 @@ def parse_args(argv=None):
     parser.add_argument("--output", help="results folder (default: results, or results/demo with --demo)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of every config (repeatable)")
-    parser.add_argument("--seeds", type=int, default=1, metavar="N",
-                        help="fine-tune each row with N seeds (the config's and the next ones): mean +- std")
+    parser.add_argument("--seeds", type=int, metavar="N",
+                        help="fine-tune each row with N seeds (the config's and the next ones): mean +- std "
+                             "(default 1; Table 1: every run, default 3)")
     parser.add_argument("--control", action="store_true",
                         help="also train each base on for the fine-tune's schedule without the upgrade (--demo "
-                             "always does)")
+                             "and Table 1 always do)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands the rows need, run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
@@ -38,13 +45,23 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from ..cli import command_line, run_main
+    from ..errors import ConfigError
     from ..experiments.reproduce import format_commands, make_plans, reproduce
+    from ..experiments.table1 import run_table1
     out = args.output or ("results/demo" if args.demo else "results")
+    command = command_line("reproduce.py", argv)
 
     def work():
+        if args.table == 1:
+            if args.base != "gluon":
+                raise ConfigError("--base: Table 1 always trains its own baselines")
+            overrides = args.set + (["data.root=" + args.data_root] if args.data_root else [])
+            return run_table1(out, args.rows, args.demo, args.seeds or 3, overrides=overrides, command=command,
+                              progress=not args.no_progress, dry_run=args.dry_run)
+        seeds = args.seeds or 1
         if args.dry_run:
             return format_commands(make_plans(args.table, args.rows, args.base, out, args.data_root, args.demo,
-                                              args.set, args.seeds, args.control))
-        return reproduce(args.table, args.rows, args.base, out, args.data_root, args.demo, args.set,
-                         command_line("reproduce.py", argv), not args.no_progress, args.seeds, args.control)
+                                              args.set, seeds, args.control))
+        return reproduce(args.table, args.rows, args.base, out, args.data_root, args.demo, args.set, command,
+                         not args.no_progress, seeds, args.control)
     return run_main(work)

@@ -25,7 +25,8 @@ from ..paths import existing_path
 from . import layouts
 
 ON_ERROR = ("error", "skip")
-DEFAULT_ROOTS = {"voc": "~/.mxnet/datasets/voc", "coco": "~/.mxnet/datasets/coco"}
+DEFAULT_ROOTS = {"voc": "~/.mxnet/datasets/voc", "coco": "~/.mxnet/datasets/coco",
+                 "voc_aug": "~/.mxnet/datasets/voc"}
 DEFAULT_SPLITS = {
     "voc": {"train": ("2007/trainval", "2012/trainval"), "val": ("2007/test",)},
     "coco": {"train": ("train2017",), "val": ("val2017",)},
@@ -33,7 +34,8 @@ DEFAULT_SPLITS = {
 """The paper's splits: VOC07+12 trainval / VOC07 test, COCO train2017 / val2017."""
 
 FIELDS = {
-    "format": Field("voc", "the annotation layout", str, choices=layouts.FORMATS),
+    "format": Field("voc", "the annotation layout (voc_aug: segmentation on VOC 2012 with SBD's training masks)",
+                    str, choices=layouts.DATA_FORMATS),
     "root": Field(None, "data set root (default ~/.mxnet/datasets/voc or .../coco; a relative path: to this file, "
                           "else to the working folder or the repository)", str, nullable=True),
     "train_splits": Field(None, "VOC 'YEAR/NAME' or COCO 'train2017' (default: the paper's)", list, item=str,

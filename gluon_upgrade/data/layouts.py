@@ -11,7 +11,10 @@ import xml.etree.ElementTree as ET
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 FORMATS = ("voc", "coco")
-"""The two annotation layouts."""
+"""The two annotation layouts the demo set is written in (a VOC root also holds ``VOC2012``'s class masks)."""
+DATA_FORMATS = FORMATS + ("voc_aug",)
+"""What a config reads: those, and (segmentation only) VOC 2012 with SBD's augmented training masks."""
+SEGMENTATION_FORMATS = ("voc", "voc_aug")
 CLASSES_FILE = "classes.txt"
 
 VOC_PREPARE = ("GluonCV's scripts/datasets/pascal_voc.py (python pascal_voc.py --download-dir ~/VOCdevkit) downloads "
@@ -23,6 +26,9 @@ COCO_PREPARE = ("GluonCV's scripts/datasets/mscoco.py (python mscoco.py --downlo
 VOC_LAYOUT = "ROOT/VOC<year>/{Annotations/<id>.xml, JPEGImages/<id>.jpg, ImageSets/Main/<split>.txt}"
 VOC_SEGMENTATION_LAYOUT = ("ROOT/VOC2012/{SegmentationClass/<id>.png, JPEGImages/<id>.jpg, "
                            "ImageSets/Segmentation/<trainval|val>.txt}")
+VOC_AUG_LAYOUT = "ROOT/VOCaug/dataset/{img/<id>.jpg, cls/<id>.mat, trainval.txt} beside ROOT/VOC2012"
+VOC_AUG_PREPARE = ("GluonCV's scripts/datasets/pascal_voc.py (python pascal_voc.py --download-dir ~/VOCdevkit) also "
+                   "downloads SBD's augmented masks into ~/.mxnet/datasets/voc/VOCaug")
 COCO_LAYOUT = "ROOT/annotations/instances_<split>.json and ROOT/<split>/<file_name>.jpg"
 
 
@@ -64,6 +70,12 @@ def voc_segmentation_split_file(year_dir: str, split: str) -> str:
     """``VOC<year>/ImageSets/Segmentation/<split>.txt``: GluonCV's ``VOCSegmentation`` trains on ``trainval``
     and validates on ``val``."""
     return os.path.join(year_dir, "ImageSets", "Segmentation", split + ".txt")
+
+
+def voc_aug_dir(root: str) -> str:
+    """``ROOT/VOCaug/dataset``: SBD's images (``img/``), masks (``cls/<id>.mat``) and ``trainval.txt``, where
+    GluonCV's ``VOCAugSegmentation`` reads them."""
+    return os.path.join(root, "VOCaug", "dataset")
 
 
 def voc_palette() -> List[int]:

@@ -2,7 +2,8 @@
 
 MXNet 1.9.1's ``mx2onnx`` has no converter for ``_contrib_DeformableConvolution`` or
 ``_contrib_ModulatedDeformableConvolution``; ONNX has had ``DeformConv`` since opset 19. Importing this module
-registers both converters. Written by hand because no library provides them.
+registers both converters, and one for ``_contrib_BilinearResize2D`` in its ``like`` mode (a segmenter's scores
+resized to its input), which ``mx2onnx`` refuses. Written by hand because no library provides them.
 
 - v2 maps one to one: MXNet's modulated operator and ONNX's ``DeformConv`` sample the same way (bilinear,
   zero outside the image, a sample in ``(-1, H)`` interpolating towards zero).
@@ -46,7 +47,7 @@ _restore_onnx_mapping()
 
 from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph  # noqa: E402  (needs onnx.mapping)
 from mxnet.onnx.mx2onnx._op_translations._op_translations_opset12 import (  # noqa: E402
-    convert_string_to_list, get_inputs)
+    convert_contrib_BilinearResize2D, convert_string_to_list, get_inputs)
 
 
 def _attributes(attrs: dict) -> dict:
@@ -172,3 +173,22 @@ def convert_modulated_deformable_convolution(node: dict, **kwargs) -> List[onnx.
     data, offset, mask, weight = inputs[:4]
     bias = inputs[4] if _has_bias(attrs) else ""
     return [_deform_conv(name, data, weight, offset, bias, mask, _attributes(attrs))]
+
+
+@MXNetGraph.register("_contrib_BilinearResize2D", ONNX_OPSET)
+def convert_bilinear_resize(node: dict, **kwargs) -> List[onnx.NodeProto]:
+    """``BilinearResize2D(x, like=y, mode='like')`` as ``Resize`` to ``y``'s height and width (MXNet's sampling:
+    ``align_corners``); the other modes by ``mx2onnx``'s own converter."""
+    name, inputs, attrs = get_inputs(node, kwargs)
+    if attrs.get("mode", "size") != "like":
+        return convert_contrib_BilinearResize2D(node, **kwargs)
+    data, like = inputs[:2]
+    return [_constant(name + "_start", np.array([0], np.int64)), _constant(name + "_two", np.array([2], np.int64)),
+            _constant(name + "_four", np.array([4], np.int64)),
+            helper.make_node("Shape", [data], [name + "_data_shape"]),
+            helper.make_node("Shape", [like], [name + "_like_shape"]),
+            helper.make_node("Slice", [name + "_data_shape", name + "_start", name + "_two"], [name + "_batch"]),
+            helper.make_node("Slice", [name + "_like_shape", name + "_two", name + "_four"], [name + "_side"]),
+            helper.make_node("Concat", [name + "_batch", name + "_side"], [name + "_sizes"], axis=0),
+            helper.make_node("Resize", [data, "", "", name + "_sizes"], [name], mode="linear",
+                             coordinate_transformation_mode="align_corners", name=name)]

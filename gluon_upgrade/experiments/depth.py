@@ -15,9 +15,8 @@ import numpy as np
 from mxnet import autograd
 
 from ..config.loader import load_config
-from ..data.datasets import detection_dataset
 from ..errors import ConfigError
-from ..models.build import build_network, input_size
+from ..models.build import build_network, config_classes, input_size
 from ..reporting.curves import plot_against
 from ..reporting.files import write_json, write_text
 from ..reporting.params import count_parameters
@@ -130,7 +129,7 @@ def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int]
         ensure_run(load_config(upgrade, common + depth_overrides(d) + extra), path, progress)
         for path, extra in seeded_runs(os.path.join(folder, str(d)), configs[d]["seed"], seeds)] for d in depths}
     # The class names (one read of the validation set) fix the heads' size, the same at every depth.
-    classes = detection_dataset(configs[depths[0]]["data"], train=False).classes
+    classes = config_classes(configs[depths[0]])
     speeds = {d: measure_speed(configs[d], classes, batch, repeats) for d in depths}
     reference = speeds[depths[0]]
     rows, data = [], {}

@@ -21,13 +21,13 @@ ORDERINGS = (("upgrade", "dcn_scratch", ">="), ("dcn_scratch", "baseline", ">"),
 """The paper's claims as (experiment, experiment, comparison) of final mAP, plus upgrade > control."""
 
 
-def images_to_match(upgrade: RunRecord, target: Optional[float]) -> Optional[int]:
-    """Training images the fine-tune ``upgrade`` had seen when its mAP first reached ``target`` (0 when its
-    epoch 0 already did); None if it never did."""
+def images_to_match(upgrade: RunRecord, target: Optional[float], key: str = "map") -> Optional[int]:
+    """Training images the fine-tune ``upgrade`` had seen when its ``key`` (mAP, mIoU) first reached ``target``
+    (0 when its epoch 0 already did); None if it never did."""
     seen = 0
     for row in upgrade.rows:
         seen += int(row.get("images") or 0)
-        if row.get("map") is not None and target is not None and row["map"] >= target:
+        if row.get(key) is not None and target is not None and row[key] >= target:
             return seen
     return None
 

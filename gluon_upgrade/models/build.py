@@ -7,12 +7,14 @@ from mxnet.gluon import Block
 
 from ..config.schema import Field
 from ..data.datasets import detection_dataset
+from ..data.segmentation import BASE_TO_CROP, segmentation_dataset
 from ..errors import ConfigError
 from ..runtime import contexts
 from ..surgery.deformable import IMPLEMENTATIONS
 from ..surgery.inplace import upgrade
 from .pretrain import stand_in_weights
-from .zoo import check_model_name, default_input_shape, load_weights, signature_args, zoo_model
+from .project import project_model
+from .zoo import check_model_name, default_input_shape, load_weights, model_task, signature_args, zoo_model
 
 MODES = ("baseline", "dcn_scratch", "upgrade")
 
@@ -95,28 +97,34 @@ def build_network(model: Mapping, classes: Optional[Sequence[str]], ctx: List[mx
     """
     check_model_name(model["name"])
     accepted = signature_args(model["name"])
+    zoo_segmenter = model_task(model["name"]) == "segmentation" and not project_model(model["name"])
     kwargs = {}
     if "classes" in accepted and classes is not None:
         kwargs["classes"] = list(classes)
     pretrained_base = model["pretrained_base"] and not model["pretrained"] and not model["weights"]
-    if "pretrained_base" in accepted:
+    if "pretrained_base" in accepted or zoo_segmenter:  # GluonCV's segmenters take it through **kwargs
         kwargs["pretrained_base"] = pretrained_base
     elif pretrained_base and "base_weights" in accepted:  # a demo network: the ImageNet stand-in
         kwargs["base_weights"] = stand_in_weights(model["name"])
     if "base_size" in accepted:
         kwargs["base_size"] = input_size(model)
+    if zoo_segmenter:
+        # Their scores are upsampled to a fixed crop_size (480 by default): the config's crop.
+        kwargs.update(crop_size=input_size(model), base_size=round(input_size(model) * BASE_TO_CROP))
     if model["pretrained"]:
         kwargs.update(pretrained=True, ctx=ctx[0])
     net = zoo_model(model["name"], **kwargs)
+    if zoo_segmenter:
+        _require_class_count(net, model["name"], classes)
     with warnings.catch_warnings():
         # Parameters the backbone or the zoo file already set are left as they are; say nothing about them.
         warnings.simplefilter("ignore")
         net.initialize(ctx=ctx)
     net.collect_params().reset_ctx(ctx)
-    if classes is not None and tuple(net.classes) != tuple(classes):
+    if classes is not None and not zoo_segmenter and tuple(net.classes) != tuple(classes):
         net.reset_class(list(classes))
     if model["weights"]:
-        load_weights(net, model["weights"], "{} ({} classes)".format(model["name"], len(net.classes)), ctx)
+        load_weights(net, model["weights"], "{} ({} classes)".format(model["name"], class_count(net)), ctx)
     else:
         size = input_size(model)
         # One forward pass resolves the shapes deferred initialisation left open (surgery and saving need them).
@@ -124,6 +132,21 @@ def build_network(model: Mapping, classes: Optional[Sequence[str]], ctx: List[mx
     if model["mode"] != "baseline":
         net = upgrade(net, **model["upgrade"])
     return net
+
+
+def class_count(net: Block) -> int:
+    """The classes a network scores: a detector's ``classes``, a GluonCV segmenter's ``nclass`` (with
+    background)."""
+    return net.nclass if hasattr(net, "nclass") else len(net.classes)
+
+
+def _require_class_count(net: Block, name: str, classes: Optional[Sequence[str]]) -> None:
+    """GluonCV's segmenters score the classes of the data set in their name (``_voc``: background and VOC's
+    20), with no ``reset_class``: data with other classes is an error."""
+    if classes is not None and net.nclass != 1 + len(classes):
+        raise ConfigError("{} scores {} classes (background and {}); the data has background and {}: choose the "
+                          "zoo name of data like it (_voc, _ade, _coco, _citys)".format(
+                              name, net.nclass, net.nclass - 1, len(classes)))
 
 
 def trained_network(model: Mapping, classes: Optional[Sequence[str]], weights: Optional[str],
@@ -152,8 +175,15 @@ def trained_network(model: Mapping, classes: Optional[Sequence[str]], weights: O
 def config_network(config: Mapping, weights: Optional[str], ctx: Sequence[str] = ("cpu",)) -> Block:
     """``trained_network`` for a whole config: its ``model`` section, the classes of its validation data, and
     ``weights`` loaded after any upgrade, on the contexts named ``ctx``."""
-    classes = detection_dataset(config["data"], train=False).classes
-    return trained_network(config["model"], classes, weights, contexts(list(ctx)))
+    return trained_network(config["model"], config_classes(config), weights, contexts(list(ctx)))
+
+
+def config_classes(config: Mapping) -> Tuple[str, ...]:
+    """The object classes of a config's validation data (a detector's boxes, a segmenter's masks), which fix
+    the size of the network's heads."""
+    if model_task(config["model"]["name"]) == "segmentation":
+        return segmentation_dataset(config["data"], input_size(config["model"]), train=False).classes
+    return detection_dataset(config["data"], train=False).classes
 
 
 def config_baseline(config: Mapping, weights: str,

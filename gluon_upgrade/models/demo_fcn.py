@@ -17,6 +17,8 @@ DEMO_FCN = "fcn_128_resnet29_v1_demo"
 """The registered name; 128 is the default input side."""
 AUX_STAGE = 3
 """The stage whose output the auxiliary head reads (GluonCV's FCN: ``layer3``)."""
+HEAD_LR_MULT = 10.0
+"""The heads' learning-rate multiplier, as GluonCV's FCN, PSPNet and DeepLabV3 set it."""
 
 
 class DemoFCN(HybridBlock):
@@ -37,8 +39,11 @@ class DemoFCN(HybridBlock):
         with self.name_scope():
             self.features = base.features[:-1]
             self.head = _FCNHead(_channels(stages[-1]), 1 + len(classes))
+            # GluonCV's segmenters train their new heads at ten times the backbone's learning rate.
+            self.head.collect_params().setattr("lr_mult", HEAD_LR_MULT)
             if aux:
                 self.auxlayer = _FCNHead(_channels(stages[self.aux_index]), 1 + len(classes))
+                self.auxlayer.collect_params().setattr("lr_mult", HEAD_LR_MULT)
 
     def hybrid_forward(self, F, x):
         features, auxiliary = x, None

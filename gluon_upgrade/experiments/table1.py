@@ -1,0 +1,307 @@
+"""Table I: deformable layers against accuracy at 0, 1, 2, 3 and 6 layers, each depth reached both ways.
+
+A column is a network with three configs: its baseline, the same network deformable from the start and its
+upgrade (the paper's fine-tune rule). For every seed it trains the baseline (0 layers) and the control (the
+baseline trained on for the fine-tune's schedule, no upgrade); for every depth N, the network with N deformable
+layers from the start (the baseline's schedule) and the upgrade of that seed's baseline at N layers. Per depth
+the report gives each route's accuracy (mean +- std over seeds), the paired differences seed by seed (from the
+start - baseline, upgrade - control) with their standard error, and the cost of N layers (parameters, inference
+and training time against 0, ``depth.measure_speed``). Every run is a run directory the next call finds: finished
+ones are reused, interrupted ones resumed, so a long table can be run a seed or a column at a time.
+"""
+import os
+import shlex
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..cli import program
+from ..config.loader import load_config
+from ..errors import ConfigError, list_names
+from ..models.build import config_classes
+from ..reporting.curves import plot_against
+from ..reporting.files import write_json, write_text
+from ..reporting.tables import markdown_table, mean_std
+from ..tasks import task_of
+from ..training import rundir as files
+from .depth import DEPTHS, PAPER_NAMES, measure_speed
+from .effect_study import Paired
+from .paper import TABLE1
+from .runs import RunRecord, ensure_run, fine_tune_overrides, machines_line, read_run
+from .table2_seeds import images_to_match
+
+
+@dataclass(frozen=True)
+class Column:
+    """One network of the table: its key, label, configs, and the paper's column it stands beside."""
+
+    key: str
+    label: str
+    baseline: str
+    dcn: str
+    upgrade: str
+    paper: str
+    """``deeplab_miou`` or ``faster_rcnn_map`` (``paper.TABLE1``)."""
+
+
+COLUMNS = (Column("deeplab_resnet101", "DeepLab ResNet-101, VOC 2012 val mIoU",
+                  "configs/deeplab_resnet101_voc_baseline.yaml", "configs/deeplab_resnet101_voc_dcn.yaml",
+                  "configs/deeplab_resnet101_voc_upgrade.yaml", "deeplab_miou"),)
+"""Table I's DeepLab column on real data (its Faster R-CNN column needs a two-stage detector, which the toolkit
+does not train)."""
+DEMO_COLUMNS = (Column("demo_fcn", "demo FCN 128 ResNet-29, demo val mIoU", "configs/demo/fcn_voc.yaml",
+                       "configs/demo/fcn_voc_dcn.yaml", "configs/demo/fcn_voc_upgrade.yaml", "deeplab_miou"),
+                Column("demo_ssd", "demo SSD 128 ResNet-29, demo test mAP@0.5", "configs/demo/ssd_voc.yaml",
+                       "configs/demo/ssd_voc_dcn.yaml", "configs/demo/ssd_voc_upgrade.yaml", "faster_rcnn_map"))
+"""Both columns on the demo data: the demo segmenter beside DeepLab, the demo SSD beside Faster R-CNN."""
+PAPER_TITLES = {"deeplab_miou": "paper: DeepLab mIoU", "faster_rcnn_map": "paper: Faster R-CNN mAP"}
+
+
+def select_columns(keys: Optional[Sequence[str]], demo: bool) -> Tuple[Column, ...]:
+    """The columns named by ``keys`` (all when None).
+
+    Raises
+    ------
+    ConfigError
+        An unknown key (the valid ones are listed).
+    """
+    columns = DEMO_COLUMNS if demo else COLUMNS
+    known = {column.key: column for column in columns}
+    unknown = [key for key in keys or () if key not in known]
+    if unknown:
+        raise ConfigError("unknown column(s) {} of Table 1; the columns are:\n{}".format(
+            ", ".join(unknown), list_names(known)))
+    return tuple(known[key] for key in keys) if keys else columns
+
+
+@dataclass
+class Run:
+    """One training run of the table: its kind, depth, seed, config, overrides and folder."""
+
+    kind: str
+    """``baseline``, ``control``, ``from_start`` or ``upgrade``."""
+    depth: int
+    seed: int
+    config: str
+    overrides: List[str]
+    folder: str
+
+
+WHAT = {"baseline": "the baseline (0 layers)", "control": "control: the baseline trained on, no upgrade",
+        "from_start": "deformable from the start", "upgrade": "upgrade of the baseline and fine-tune"}
+
+
+class ColumnPlan:
+    """The runs of one column for ``depths`` and ``seeds`` seeds from the configs' own, under
+    ``<out>/table1/<column>``: ``baseline``, ``control`` and ``<N>/{from_start,upgrade}``, each seed's in
+    ``seed<S>/`` of those."""
+
+    def __init__(self, column: Column, out: str, depths: Sequence[int] = DEPTHS, seeds: int = 3,
+                 overrides: Sequence[str] = ()):
+        if seeds < 1:
+            raise ConfigError("seeds must be 1 or more, not {}".format(seeds))
+        if 0 not in depths or any(d < 0 for d in depths):
+            raise ConfigError("depths are layer counts including 0 (the baseline), got {}".format(list(depths)))
+        self.column, self.depths, self.overrides = column, sorted(set(depths)), list(overrides)
+        self.folder = os.path.join(out, "table1", column.key)
+        first = load_config(column.baseline, self.overrides)["seed"]
+        self.seeds = list(range(first, first + seeds))
+        self.task = task_of(load_config(column.baseline, self.overrides))
+
+    def _seed_folder(self, seed: int, *parts: str) -> str:
+        return os.path.join(self.folder, "seed{}".format(seed), *parts)
+
+    def runs(self) -> List[Run]:
+        """Every run, seed by seed: the baseline first, as the fine-tunes of its seed start from it."""
+        epochs = load_config(self.column.baseline, self.overrides)["train"]["epochs"]
+        runs = []
+        for seed in self.seeds:
+            common = self.overrides + ["seed={}".format(seed)]
+            baseline = self._seed_folder(seed, "baseline")
+            fine_tune = common + fine_tune_overrides(epochs, os.path.join(baseline, files.BEST))
+            runs += [Run("baseline", 0, seed, self.column.baseline, common, baseline),
+                     Run("control", 0, seed, self.column.upgrade, fine_tune + ["model.mode=baseline"],
+                         self._seed_folder(seed, "control"))]
+            for depth in self.depths[1:]:
+                layers = ["model.upgrade.layers=last{}".format(depth)]
+                runs += [Run("from_start", depth, seed, self.column.dcn, common + layers,
+                             self._seed_folder(seed, str(depth), "from_start")),
+                         Run("upgrade", depth, seed, self.column.upgrade, fine_tune + layers,
+                             self._seed_folder(seed, str(depth), "upgrade"))]
+        return runs
+
+    def commands(self) -> List[str]:
+        """What ``--dry-run`` prints: each run as a command line, finished ones marked done."""
+        lines = ["# {} (seed{} {})".format(self.column.label, "s" if len(self.seeds) > 1 else "",
+                                            ", ".join(map(str, self.seeds)))]
+        for run in self.runs():
+            command = shlex.split(program("train.py")) + ["--config", run.config]
+            for entry in run.overrides:
+                command += ["--set", entry]
+            command += ["--output", run.folder]
+            lines.append("{}{}  # {}{}".format("# done: " if _finished(run.folder) else "", shlex.join(command),
+                                               WHAT[run.kind], " ({} layers)".format(run.depth) if run.depth else ""))
+        return lines
+
+    def run(self, progress: bool = True) -> None:
+        """Train every run not finished yet (each resumes what an earlier call left); finished ones stay as they
+        are, with or without their checkpoints.
+
+        Raises
+        ------
+        ConfigError
+            A fine-tune still to train whose seed's finished baseline has no ``best.params`` left.
+        """
+        for run in self.runs():
+            if _finished(run.folder):
+                continue
+            baseline = self._seed_folder(run.seed, "baseline")
+            if run.kind in ("control", "upgrade") and not os.path.exists(os.path.join(baseline, files.BEST)):
+                raise ConfigError("{} needs {}, which is gone (results kept without checkpoints?); delete {} and "
+                                  "the fine-tunes of seed {} to train them again".format(
+                                      run.folder, os.path.join(baseline, files.BEST), baseline, run.seed))
+            ensure_run(load_config(run.config, run.overrides), run.folder, progress)
+
+    def records(self) -> Optional[Dict[Tuple[str, int], List[RunRecord]]]:
+        """(kind, depth) -> the finished runs seed by seed, or None while any run is missing."""
+        runs = self.runs()
+        if not all(_finished(run.folder) for run in runs):
+            return None
+        found: Dict[Tuple[str, int], List[RunRecord]] = {}
+        for run in runs:
+            found.setdefault((run.kind, run.depth), []).append(read_run(run.folder))
+        return found
+
+
+def _finished(folder: str) -> bool:
+    """A finished run, whether or not its checkpoints are still there (committed results have none)."""
+    return os.path.exists(os.path.join(folder, files.STATE)) and read_run(folder).finished
+
+
+def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Optional[dict]:
+    """The column's numbers (fractions; differences in points) and each depth's cost, or None if not run."""
+    records = plan.records()
+    if records is None:
+        return None
+    key = plan.task.headline
+    finals = {kind_depth: [run.final(key) for run in runs] for kind_depth, runs in records.items()}
+    config = load_config(plan.column.dcn, plan.overrides)
+    classes = config_classes(config)
+    speeds = {d: measure_speed(load_config(plan.column.dcn, plan.overrides + (
+        ["model.upgrade.layers=last{}".format(d)] if d else ["model.mode=baseline"])), classes, batch, repeats)
+        for d in plan.depths}
+    depths = {}
+    for d in plan.depths:
+        row = {"layers": PAPER_NAMES.get(d, "last{}".format(d)), "params": speeds[d].params,
+               "infer_ratio": speeds[d].infer_ms / speeds[0].infer_ms,
+               "train_ratio": speeds[d].train_ms / speeds[0].train_ms,
+               "infer_ms": speeds[d].infer_ms, "train_ms": speeds[d].train_ms}
+        if d == 0:
+            row.update(baseline=finals["baseline", 0], control=finals["control", 0])
+        else:
+            upgraded = finals["upgrade", d]
+            matched = [images_to_match(upgrade, start.final(key), key) for upgrade, start in
+                       zip(records["upgrade", d], records["from_start", d])]
+            row.update(match_fraction=[None if images is None else images / start.total("images") for images, start
+                                       in zip(matched, records["from_start", d])],
+                       from_start=finals["from_start", d], upgrade=upgraded,
+                       upgrade_epoch0=[run.rows[0].get(key) for run in records["upgrade", d]],
+                       from_start_minus_baseline=Paired.between(finals["from_start", d],
+                                                                finals["baseline", 0]).to_dict(),
+                       upgrade_minus_control=Paired.between(upgraded, finals["control", 0]).to_dict())
+        depths[str(d)] = row
+    runs = [run for group in records.values() for run in group]
+    baseline_best = [run.best(key) for run in records["baseline", 0]]
+    # An upgrade starts from its seed's best baseline epoch and must score it exactly before fine-tuning.
+    exact = all(row["upgrade_epoch0"] == baseline_best for d, row in depths.items() if d != "0")
+    return {"metric": key, "seeds": plan.seeds, "depths": depths, "baseline_best": baseline_best,
+            "upgrade_epoch0_equals_baseline": exact,
+            "minutes": sum(run.wall_seconds for run in runs) / 60, "machines": machines_line(runs),
+            "network": config["model"]["name"]}
+
+
+def _paired_text(paired: dict) -> str:
+    n = len(paired["differences"])
+    if n < 2:
+        return "{:+.2f} (1 seed)".format(paired["mean"])
+    return "{:+.2f} +- {:.2f} ({}/{})".format(paired["mean"], paired["se"], paired["positive"], n)
+
+
+def column_markdown(column: Column, result: Optional[dict], label: str) -> List[str]:
+    """One column's section of ``table1.md``."""
+    lines = ["## {}".format(column.label), ""]
+    if result is None:
+        return lines + ["Not run yet (`--dry-run` lists its runs).", ""]
+    paper = {row["layers"]: row[column.paper] for row in TABLE1}
+    rows = []
+    for d, row in result["depths"].items():
+        cost = [row["params"], "{:.2f}".format(row["infer_ratio"]), "{:.2f}".format(row["train_ratio"])]
+        if d == "0":
+            cells = [mean_std(row["baseline"]), "", mean_std(row["control"]), "", "", "", ""]
+        else:
+            cells = [mean_std(row["from_start"]), _paired_text(row["from_start_minus_baseline"]),
+                     mean_std(row["upgrade"]), _paired_text(row["upgrade_minus_control"]),
+                     "{:.1f}".format(row["from_start_minus_baseline"]["mean"]
+                                     / row["from_start_minus_baseline"]["se"])
+                     if row["from_start_minus_baseline"]["se"] else "",
+                     "{:.1f}".format(row["upgrade_minus_control"]["mean"] / row["upgrade_minus_control"]["se"])
+                     if row["upgrade_minus_control"]["se"] else "",
+                     ", ".join("never" if f is None else "{:.2f}".format(f) for f in row["match_fraction"])]
+        rows.append([int(d), row["layers"]] + cells + cost + [paper.get(row["layers"], "")])
+    headers = ["layers", "which (paper's names)", "from the start (0: baseline) {} (%)".format(label),
+               "from the start - baseline", "upgrade (0: control) {} (%)".format(label), "upgrade - control",
+               "in SEs (start)", "in SEs (upgrade)", "compute to match", "parameters", "inference x", "training x",
+               PAPER_TITLES[column.paper]]
+    return lines + [
+        "`{}`, seeds {}; {:.1f} minutes of training and evaluation.  ".format(
+            result["network"], ", ".join(map(str, result["seeds"])), result["minutes"]),
+        result["machines"], "", markdown_table(headers, rows), "",
+        "Accuracy is the last epoch's, mean +- std over seeds. Differences are paired by seed, in points, as mean "
+        "+- standard error (seeds positive / seeds), and that mean in standard errors. Every upgrade starts from its "
+        "seed's baseline (best epoch); {}. Compute to match: per seed, the training images the upgrade needed to "
+        "first reach the final score of the network deformable from the start, over that network's (the paper: "
+        "60/240 = 0.25; never: not within its fine-tune). Cost: parameters, and inference and training time per "
+        "image against 0 layers (medians over timed batches on this machine's CPU).".format(
+            "each upgraded network scored its baseline's exactly before fine-tuning"
+            if result["upgrade_epoch0_equals_baseline"] else
+            "**an upgraded network's epoch 0 differs from its baseline's score**"), ""]
+
+
+def write_table1(plans: Sequence[ColumnPlan], out: str, command: str, demo: bool) -> str:
+    """Write ``<out>/table1.md``, ``.json`` and ``.png`` from the columns' runs on disk; return the text."""
+    results = {plan.column.key: column_result(plan) for plan in plans}
+    lines = ["# Table I{}: deformable layers, from the start and by the upgrade".format(
+        " on the demo data" if demo else ""), "", "Made by `{}`.".format(command), ""]
+    for plan in plans:
+        lines += column_markdown(plan.column, results[plan.column.key], plan.task.label)
+    text = "\n".join(lines)
+    write_text(os.path.join(out, "table1.md"), text)
+    write_json(os.path.join(out, "table1.json"), {"command": command, "columns": results})
+    panels = {}
+    for plan in plans:
+        result = results[plan.column.key]
+        if result is None:
+            continue
+        rows = result["depths"]
+        start = [100 * np.mean(rows[d]["baseline" if d == "0" else "from_start"]) for d in rows]
+        upgrade = [100 * np.mean(rows[d]["control" if d == "0" else "upgrade"]) for d in rows]
+        panels["{} ({}, %)".format(plan.column.key, plan.task.label)] = {
+            "from the start (0: baseline)": start, "upgrade (0: control)": upgrade}
+    if panels:
+        plot_against([int(d) for d in next(r for r in results.values() if r)["depths"]], panels,
+                     os.path.join(out, "table1.png"), "deformable 3x3 layers (last N of the backbone)",
+                     title="Table I: deformable layers, two routes")
+    return text
+
+
+def run_table1(out: str, columns: Optional[Sequence[str]] = None, demo: bool = False, seeds: int = 3,
+               depths: Sequence[int] = DEPTHS, overrides: Sequence[str] = (), command: str = "",
+               progress: bool = True, dry_run: bool = False) -> str:
+    """Run (or, with ``dry_run``, list) Table I's runs and write its report; return the text or the list."""
+    plans = [ColumnPlan(column, out, depths, seeds, overrides) for column in select_columns(columns, demo)]
+    if dry_run:
+        return "\n".join(line for plan in plans for line in plan.commands())
+    for plan in plans:
+        plan.run(progress)
+    return write_table1(plans, out, command, demo)

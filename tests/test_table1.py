@@ -1,0 +1,158 @@
+"""Table I's harness (both routes to each depth, over seeds), its real configs, and what they need: GluonCV's
+segmenters built for a config's data, and SBD's augmented VOC training set."""
+import os
+import shlex
+
+import numpy as np
+import pytest
+import scipy.io
+from PIL import Image
+
+from conftest import read_metrics
+from gluon_upgrade.config.loader import load_config
+from gluon_upgrade.data.segmentation import VOCAugTraining, segmentation_dataset
+from gluon_upgrade.errors import ConfigError, DataError
+from gluon_upgrade.experiments.table1 import run_table1
+from gluon_upgrade.models.build import build_network
+from test_experiments import run_script
+
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
+               "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")
+
+
+def _zoo_segmenter(name="fcn_resnet50_voc", size=64):
+    return {"name": name, "data_shape": size, "pretrained": False, "pretrained_base": False, "weights": None,
+            "mode": "baseline", "upgrade": {}}
+
+
+def test_a_gluoncv_segmenter_is_built_for_the_configs_crop_and_refuses_other_classes():
+    import mxnet as mx
+    net = build_network(_zoo_segmenter(), VOC_CLASSES, [mx.cpu()])
+    scores = net(mx.nd.random.uniform(shape=(1, 3, 64, 64)))
+    assert net.nclass == 21 and scores[0].shape == (1, 21, 64, 64)  # upsampled to the crop, not GluonCV's 480
+    with pytest.raises(ConfigError, match=r"fcn_resnet50_voc scores 21 classes \(background and 20\); the data "
+                                          r"has background and 6"):
+        build_network(_zoo_segmenter(), VOC_CLASSES[:6], [mx.cpu()])
+
+
+def test_a_detector_refuses_the_segmentation_layout_and_a_segmenter_coco(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model: {name: ssd_128_resnet29_v1_demo}\ndata: {format: voc_aug}\n")
+    with pytest.raises(ConfigError, match="ssd_128_resnet29_v1_demo is a detector: it reads boxes, voc or coco "
+                                          r"\(got voc_aug"):
+        load_config(str(config))
+    config.write_text("model: {name: deeplab_resnet101_voc}\ndata: {format: coco}\n")
+    with pytest.raises(ConfigError, match=r"deeplab_resnet101_voc is a segmenter: it reads class masks, voc or "
+                                          r"voc_aug \(got coco\)"):
+        load_config(str(config))
+
+
+def _write_voc_aug(root, masks, val_ids):
+    """SBD's layout as GluonCV's preparation script leaves it: ``VOCaug/dataset/{img, cls, trainval.txt}``, and
+    VOC 2012's segmentation val list beside it."""
+    aug = root / "VOCaug" / "dataset"
+    (aug / "img").mkdir(parents=True)
+    (aug / "cls").mkdir()
+    for image_id, mask in masks.items():
+        Image.fromarray(np.full(mask.shape + (3,), 128, np.uint8)).save(aug / "img" / (image_id + ".jpg"))
+        scipy.io.savemat(aug / "cls" / (image_id + ".mat"), {"GTcls": {"Segmentation": mask}})
+    (aug / "trainval.txt").write_text("".join(i + "\n" for i in masks))
+    lists = root / "VOC2012" / "ImageSets" / "Segmentation"
+    lists.mkdir(parents=True)
+    (lists / "val.txt").write_text("".join(i + "\n" for i in val_ids))
+
+
+def test_sbd_training_masks_leave_out_the_voc2012_val_images(tmp_path):
+    rng = np.random.RandomState(0)
+    masks = {i: rng.randint(0, 21, size=(20, 24)).astype(np.uint8) for i in ("2008_000001", "2008_000002",
+                                                                               "2008_000003")}
+    _write_voc_aug(tmp_path, masks, ["2008_000002", "2011_000009"])
+    data = VOCAugTraining(str(tmp_path), crop_size=16, base_size=20)
+    read = dict(data.annotations())
+    assert sorted(read) == ["2008_000001.jpg", "2008_000003.jpg"] and len(data) == 2
+    for name, mask in read.items():
+        np.testing.assert_array_equal(mask, masks[name[:-4]])
+    image, target = data[0]
+    assert image.shape == (3, 16, 16) and target.shape == (16, 16) and data.num_class == 21
+    config = {"format": "voc_aug", "root": str(tmp_path), "train_splits": None, "val_splits": None}
+    assert isinstance(segmentation_dataset(config, 16, train=True), VOCAugTraining)
+
+
+def test_a_missing_sbd_folder_says_how_to_prepare_it(tmp_path):
+    with pytest.raises(DataError, match=r"VOCaug/dataset/trainval.txt; the layout is ROOT/VOCaug/dataset/.*"
+                                        r"pascal_voc.py"):
+        VOCAugTraining(str(tmp_path))
+
+
+def test_table1_dry_run_lists_every_route_to_every_depth_for_each_seed():
+    result = run_script("reproduce.py", "--table", "1", "--dry-run", "--set", "train.lr=0.002")
+    assert result.returncode == 0, result.stderr
+    runs = [shlex.split(line.split("  # ")[0]) for line in result.stdout.splitlines()
+            if line.startswith("python scripts/train.py")]
+    assert len(runs) == 3 * (2 + 2 * 4), result.stdout  # per seed: baseline, control, 4 depths x 2 routes
+
+    def option(command, key):
+        return [command[i + 1] for i, word in enumerate(command) if word == key]
+
+    for command in runs:
+        sets = option(command, "--set")
+        seed = next(s for s in sets if s.startswith("seed="))[5:]
+        output = option(command, "--output")[0]
+        assert output.startswith("results/table1/deeplab_resnet101/seed{}/".format(seed)) and "train.lr=0.002" in sets
+        config = option(command, "--config")[0]
+        if config.endswith("_upgrade.yaml"):  # upgrades and controls start from their own seed's baseline
+            assert "model.weights=results/table1/deeplab_resnet101/seed{}/baseline/best.params".format(seed) in sets
+            assert ("model.mode=baseline" in sets) == output.endswith("/control")
+    layers = sorted({s for c in runs for s in option(c, "--set") if s.startswith("model.upgrade.layers=")})
+    assert layers == ["model.upgrade.layers=last{}".format(n) for n in (1, 2, 3, 6)]
+    unknown = run_script("reproduce.py", "--table", "1", "--rows", "fcn", "--dry-run")
+    assert unknown.returncode == 2 and "unknown column(s) fcn of Table 1" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_table1_on_the_demo_segmenter_reports_what_its_runs_wrote(demo_voc, tmp_path):
+    """Two seeds at 0 and 1 layers on a tiny set: the table's numbers are the runs' metrics.csv, read back; every
+    upgrade scores its seed's baseline exactly before fine-tuning."""
+    import json
+    small = ["data.root=" + demo_voc.root, "model.data_shape=64", "model.pretrained_base=false", "train.epochs=2",
+             "train.lr_decay_epoch=[]", "train.warmup_epochs=0", "train.batch_size=4", "eval.batch_size=6",
+             "data.num_workers=0"]
+    text = run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=2, depths=(0, 1), overrides=small,
+                      command="table1", progress=False)
+    data = json.load(open(tmp_path / "table1.json"))["columns"]["demo_fcn"]
+    folder = tmp_path / "table1" / "demo_fcn"
+
+    def final(*parts):
+        return float(read_metrics(str(folder.joinpath(*parts)))[-1]["miou"])
+
+    row = data["depths"]["1"]
+    for index, seed in enumerate((0, 1)):
+        seed_dir = "seed{}".format(seed)
+        baseline_rows = read_metrics(str(folder / seed_dir / "baseline"))
+        assert row["from_start"][index] == final(seed_dir, "1", "from_start")
+        assert data["depths"]["0"]["control"][index] == final(seed_dir, "control")
+        assert row["from_start_minus_baseline"]["differences"][index] == pytest.approx(
+            100 * (final(seed_dir, "1", "from_start") - final(seed_dir, "baseline")), abs=1e-4)
+        upgrade_rows = read_metrics(str(folder / seed_dir / "1" / "upgrade"))
+        assert upgrade_rows[0]["epoch"] == "0"
+        assert upgrade_rows[0]["miou"] == max(baseline_rows, key=lambda r: float(r["miou"]))["miou"]
+    assert data["upgrade_epoch0_equals_baseline"] and data["depths"]["1"]["params"] > data["depths"]["0"]["params"]
+    assert "scored its baseline's exactly" in text and os.path.exists(tmp_path / "table1.png")
+    assert run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=2, depths=(0, 1), overrides=small,
+                      dry_run=True).count("# done: ") == 8
+    # Results kept without checkpoints are reused; a fine-tune to train again needs its seed's baseline weights.
+    for path in folder.rglob("*.params"):
+        path.unlink()
+    metrics = folder / "seed1" / "1" / "from_start" / "metrics.csv"
+    before = metrics.stat().st_mtime_ns
+    run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=2, depths=(0, 1), overrides=small, command="table1",
+               progress=False)
+    again = json.load(open(tmp_path / "table1.json"))["columns"]["demo_fcn"]["depths"]
+    assert [again[d][k] for d, k in (("0", "baseline"), ("0", "control"), ("1", "from_start"), ("1", "upgrade"))] \
+        == [data["depths"][d][k] for d, k in (("0", "baseline"), ("0", "control"), ("1", "from_start"),
+                                              ("1", "upgrade"))]
+    assert metrics.stat().st_mtime_ns == before
+    (folder / "seed0" / "1" / "upgrade" / "state.json").unlink()
+    with pytest.raises(ConfigError, match=r"seed0/1/upgrade needs .*seed0/baseline/best.params, which is gone"):
+        run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=2, depths=(0, 1), overrides=small,
+                   progress=False)

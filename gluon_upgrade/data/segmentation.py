@@ -20,7 +20,7 @@ from PIL import Image
 from ..errors import ConfigError, DataError
 from . import layouts
 from .datasets import data_root
-from .transforms import SeededBatchSampler, SeededSamples, SplitSampler
+from .transforms import SeededSamples, seeded_batches
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 """ImageNet's normalisation, as the detection transforms and the pretrained backbones use."""
@@ -208,8 +208,8 @@ def segmentation_loader(dataset: VOCLayoutSegmentation, batch_size: int, shuffle
                         num_workers: int = 0) -> gluon.data.DataLoader:
     """Batches ``(images (B, 3, S, S), masks (B, S, S))``; in training (``shuffle``) full batches in a random order
     whose every image is augmented from a seed drawn in this process, as the detectors' batches are
-    (``transforms.SeededBatchSampler``): seeded alike, any ``num_workers`` gives the same batches."""
+    (``transforms.seeded_batches``): seeded alike, any ``num_workers`` gives the same batches."""
     if not shuffle:
         return gluon.data.DataLoader(dataset, batch_size, shuffle=False, last_batch="keep", num_workers=num_workers)
-    sampler = SeededBatchSampler(gluon.data.BatchSampler(SplitSampler(len(dataset), 1, 0), batch_size, "discard"))
-    return gluon.data.DataLoader(SeededSamples(dataset), batch_sampler=sampler, num_workers=num_workers)
+    return gluon.data.DataLoader(SeededSamples(dataset), batch_sampler=seeded_batches(len(dataset), batch_size),
+                                 num_workers=num_workers)

@@ -131,6 +131,13 @@ class SeededSamples(gluon.data.Dataset):
         return SeededSamples(self._dataset.transform(fn, lazy))
 
 
+def seeded_batches(length: int, batch_size: int, num_parts: int = 1, part_index: int = 0) -> "SeededBatchSampler":
+    """Full batches of ``(index, seed)`` pairs over part ``part_index`` of ``num_parts`` of a data set of
+    ``length`` samples, in an order from Python's ``random``: read through ``SeededSamples``."""
+    return SeededBatchSampler(gluon.data.BatchSampler(SplitSampler(length, num_parts, part_index), batch_size,
+                                                      "discard"))
+
+
 class SeededBatchSampler(gluon.data.Sampler):
     """``batches``' index lists as lists of ``(index, seed)`` pairs for ``SeededSamples``.
 
@@ -239,8 +246,7 @@ def train_loader(dataset, net: Block, size: int, batch_size: int, num_workers: i
     generator, both in this process (``SeededBatchSampler``): seeded alike, any ``num_workers`` gives the same
     batches.
     """
-    sampler = SeededBatchSampler(gluon.data.BatchSampler(SplitSampler(len(dataset), num_parts, part_index),
-                                                         batch_size, "discard"))
+    sampler = seeded_batches(len(dataset), batch_size, num_parts, part_index)
     dataset = SeededSamples(dataset)
     if family(net) == "ssd":
         with autograd.train_mode():

@@ -29,7 +29,7 @@ from .depth import DEPTHS, PAPER_NAMES, measure_speed
 from .effect_study import Paired
 from .paper import TABLE1
 from .runs import RunRecord, ensure_run, fine_tune_overrides, machines_line, read_run
-from .table2_seeds import images_to_match
+from .table2_seeds import match_fraction
 
 
 @dataclass(frozen=True)
@@ -105,21 +105,21 @@ class ColumnPlan:
             raise ConfigError("depths are layer counts including 0 (the baseline), got {}".format(list(depths)))
         self.column, self.depths, self.overrides = column, sorted(set(depths)), list(overrides)
         self.folder = os.path.join(out, "table1", column.key)
-        first = load_config(column.baseline, self.overrides)["seed"]
-        self.seeds = list(range(first, first + seeds))
-        self.task = task_of(load_config(column.baseline, self.overrides))
+        baseline = load_config(column.baseline, self.overrides)
+        self.seeds = list(range(baseline["seed"], baseline["seed"] + seeds))
+        self.epochs = baseline["train"]["epochs"]
+        self.task = task_of(baseline)
 
     def _seed_folder(self, seed: int, *parts: str) -> str:
         return os.path.join(self.folder, "seed{}".format(seed), *parts)
 
     def runs(self) -> List[Run]:
         """Every run, seed by seed: the baseline first, as the fine-tunes of its seed start from it."""
-        epochs = load_config(self.column.baseline, self.overrides)["train"]["epochs"]
         runs = []
         for seed in self.seeds:
             common = self.overrides + ["seed={}".format(seed)]
             baseline = self._seed_folder(seed, "baseline")
-            fine_tune = common + fine_tune_overrides(epochs, os.path.join(baseline, files.BEST))
+            fine_tune = common + fine_tune_overrides(self.epochs, os.path.join(baseline, files.BEST))
             runs += [Run("baseline", 0, seed, self.column.baseline, common, baseline),
                      Run("control", 0, seed, self.column.upgrade, fine_tune + ["model.mode=baseline"],
                          self._seed_folder(seed, "control"))]
@@ -140,7 +140,7 @@ class ColumnPlan:
             for entry in run.overrides:
                 command += ["--set", entry]
             command += ["--output", run.folder]
-            lines.append("{}{}  # {}{}".format("# done: " if _finished(run.folder) else "", shlex.join(command),
+            lines.append("{}{}  # {}{}".format("# done: " if _finished_record(run.folder) else "", shlex.join(command),
                                                WHAT[run.kind], " ({} layers)".format(run.depth) if run.depth else ""))
         return lines
 
@@ -154,7 +154,7 @@ class ColumnPlan:
             A fine-tune still to train whose seed's finished baseline has no ``best.params`` left.
         """
         for run in self.runs():
-            if _finished(run.folder):
+            if _finished_record(run.folder):
                 continue
             baseline = self._seed_folder(run.seed, "baseline")
             if run.kind in ("control", "upgrade") and not os.path.exists(os.path.join(baseline, files.BEST)):
@@ -165,18 +165,22 @@ class ColumnPlan:
 
     def records(self) -> Optional[Dict[Tuple[str, int], List[RunRecord]]]:
         """(kind, depth) -> the finished runs seed by seed, or None while any run is missing."""
-        runs = self.runs()
-        if not all(_finished(run.folder) for run in runs):
-            return None
         found: Dict[Tuple[str, int], List[RunRecord]] = {}
-        for run in runs:
-            found.setdefault((run.kind, run.depth), []).append(read_run(run.folder))
+        for run in self.runs():
+            record = _finished_record(run.folder)
+            if record is None:
+                return None
+            found.setdefault((run.kind, run.depth), []).append(record)
         return found
 
 
-def _finished(folder: str) -> bool:
-    """A finished run, whether or not its checkpoints are still there (committed results have none)."""
-    return os.path.exists(os.path.join(folder, files.STATE)) and read_run(folder).finished
+def _finished_record(folder: str) -> Optional[RunRecord]:
+    """The run in ``folder`` if it is finished, whether or not its checkpoints are still there (committed results
+    have none); else None."""
+    if not os.path.exists(os.path.join(folder, files.STATE)):
+        return None
+    record = read_run(folder)
+    return record if record.finished else None
 
 
 def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Optional[dict]:
@@ -201,10 +205,8 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
             row.update(baseline=finals["baseline", 0], control=finals["control", 0])
         else:
             upgraded = finals["upgrade", d]
-            matched = [images_to_match(upgrade, start.final(key), key) for upgrade, start in
-                       zip(records["upgrade", d], records["from_start", d])]
-            row.update(match_fraction=[None if images is None else images / start.total("images") for images, start
-                                       in zip(matched, records["from_start", d])],
+            row.update(match_fraction=[match_fraction(upgrade, start, key) for upgrade, start in
+                                       zip(records["upgrade", d], records["from_start", d])],
                        from_start=finals["from_start", d], upgrade=upgraded,
                        upgrade_epoch0=[run.rows[0].get(key) for run in records["upgrade", d]],
                        from_start_minus_baseline=Paired.between(finals["from_start", d],
@@ -221,11 +223,10 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
             "network": config["model"]["name"]}
 
 
-def _paired_text(paired: dict) -> str:
-    n = len(paired["differences"])
-    if n < 2:
-        return "{:+.2f} (1 seed)".format(paired["mean"])
-    return "{:+.2f} +- {:.2f} ({}/{})".format(paired["mean"], paired["se"], paired["positive"], n)
+def _paired_cells(paired: dict) -> Tuple[str, str]:
+    """A paired difference from ``table1.json`` as its text (``Paired.text``) and its mean in standard errors."""
+    paired = Paired(paired["differences"])
+    return paired.text(), "{:.1f}".format(paired.standard_errors) if paired.se else ""
 
 
 def column_markdown(column: Column, result: Optional[dict], label: str) -> List[str]:
@@ -240,13 +241,9 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
         if d == "0":
             cells = [mean_std(row["baseline"]), "", mean_std(row["control"]), "", "", "", ""]
         else:
-            cells = [mean_std(row["from_start"]), _paired_text(row["from_start_minus_baseline"]),
-                     mean_std(row["upgrade"]), _paired_text(row["upgrade_minus_control"]),
-                     "{:.1f}".format(row["from_start_minus_baseline"]["mean"]
-                                     / row["from_start_minus_baseline"]["se"])
-                     if row["from_start_minus_baseline"]["se"] else "",
-                     "{:.1f}".format(row["upgrade_minus_control"]["mean"] / row["upgrade_minus_control"]["se"])
-                     if row["upgrade_minus_control"]["se"] else "",
+            start, start_se = _paired_cells(row["from_start_minus_baseline"])
+            upgrade, upgrade_se = _paired_cells(row["upgrade_minus_control"])
+            cells = [mean_std(row["from_start"]), start, mean_std(row["upgrade"]), upgrade, start_se, upgrade_se,
                      ", ".join("never" if f is None else "{:.2f}".format(f) for f in row["match_fraction"])]
         rows.append([int(d), row["layers"]] + cells + cost + [paper.get(row["layers"], "")])
     headers = ["layers", "which (paper's names)", "from the start (0: baseline) {} (%)".format(label),

@@ -32,6 +32,13 @@ def images_to_match(upgrade: RunRecord, target: Optional[float], key: str = "map
     return None
 
 
+def match_fraction(upgrade: RunRecord, start: RunRecord, key: str = "map") -> Optional[float]:
+    """The training images ``upgrade`` needed to reach ``start``'s final ``key`` (``images_to_match``), over
+    ``start``'s training images (the paper's 60/240 = 0.25); None if it never did."""
+    images = images_to_match(upgrade, start.final(key), key)
+    return None if images is None else images / start.total("images")
+
+
 def _holds(a: float, b: float, comparison: str) -> bool:
     return a >= b if comparison == ">=" else a > b
 
@@ -55,11 +62,7 @@ class SeedTable:
     def match_fractions(self) -> List[Optional[float]]:
         """Per seed: the upgrade's training images to reach the deformable-from-the-start run's final mAP, over
         that run's training images (the paper's 60/240 = 0.25)."""
-        fractions = []
-        for table in self.tables.values():
-            images = images_to_match(table.runs["upgrade"], table.runs["dcn_scratch"].final("map"))
-            fractions.append(None if images is None else images / table.runs["dcn_scratch"].total("images"))
-        return fractions
+        return [match_fraction(table.runs["upgrade"], table.runs["dcn_scratch"]) for table in self.tables.values()]
 
     def orderings(self) -> List[List[bool]]:
         """Per claim of ``ORDERINGS``, whether it holds, seed by seed (final mAP)."""

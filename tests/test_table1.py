@@ -107,6 +107,8 @@ def test_table1_dry_run_lists_every_route_to_every_depth_for_each_seed():
     assert layers == ["model.upgrade.layers=last{}".format(n) for n in (1, 2, 3, 6)]
     unknown = run_script("reproduce.py", "--table", "1", "--rows", "fcn", "--dry-run")
     assert unknown.returncode == 2 and "unknown column(s) fcn of Table 1" in unknown.stderr
+    other = run_script("reproduce.py", "--table", "3", "--report-only")
+    assert other.returncode == 2 and "--report-only is for Table 1" in other.stderr
 
 
 @pytest.mark.slow
@@ -156,3 +158,15 @@ def test_table1_on_the_demo_segmenter_reports_what_its_runs_wrote(demo_voc, tmp_
     with pytest.raises(ConfigError, match=r"seed0/1/upgrade needs .*seed0/baseline/best.params, which is gone"):
         run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=2, depths=(0, 1), overrides=small,
                    progress=False)
+    # A table filled over sessions: the report covers the finished runs and trains nothing.
+    text = run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=2, depths=(0, 1), overrides=small,
+                      command="table1", report_only=True)
+    partial = json.load(open(tmp_path / "table1.json"))["columns"]["demo_fcn"]
+    row = partial["depths"]["1"]
+    assert row["upgrade"] == [None, final("seed1", "1", "upgrade")] and row["upgrade_epoch0"][0] is None
+    assert row["upgrade_minus_control"]["differences"] == [pytest.approx(
+        100 * (final("seed1", "1", "upgrade") - final("seed1", "control")), abs=1e-4)]
+    assert row["from_start_minus_baseline"] == data["depths"]["1"]["from_start_minus_baseline"]
+    assert list(row["match_fraction"]) == ["1"] and partial["missing"] == ["seed0/1/upgrade"]
+    assert "Partial: 7 of 8 runs finished" in text and "(1 of 2 seeds)" in text
+    assert not (folder / "seed0" / "1" / "upgrade" / "state.json").exists()

@@ -1,9 +1,7 @@
 """Table II over seeds, on hand-made runs whose means, spreads, orderings and compute-to-match are known."""
 import json
-import os
 
 import matplotlib.image
-import pytest
 
 from gluon_upgrade.experiments.runs import RunRecord
 from gluon_upgrade.experiments.table2 import Table2

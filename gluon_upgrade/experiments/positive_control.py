@@ -233,12 +233,12 @@ class PositiveControl:
         s = self.settings
         quarter = FineTune(fine_tune_epochs(s.epochs), s.fine_tune_lr, s.offset_lr_mult)
         rows = []
-        for tune, upgrade, control in [(quarter, "upgrade", "control")] + [
+        for tune, upgraded, control in [(quarter, "upgrade", "control")] + [
                 (t, t.upgrade, t.control) for t in self.fine_tunes]:
-            rows.append([tune.describe(), "{:.2f}".format(tune.epochs / s.epochs), mean_std(self.finals(upgrade)),
-                         mean_std(self.finals(control)), self.paired(upgrade, control).text(),
-                         self.paired(upgrade, control, far=True).text(),
-                         self.paired(upgrade, "dcn_scratch").text()])
+            rows.append([tune.describe(), "{:.2f}".format(tune.epochs / s.epochs), mean_std(self.finals(upgraded)),
+                         mean_std(self.finals(control)), self.paired(upgraded, control).text(),
+                         self.paired(upgraded, control, far=True).text(),
+                         self.paired(upgraded, "dcn_scratch").text()])
         return ["## What the upgrade needs", "",
                 "The upgrade and its control after other fine-tunes of the same trained plain network (the first "
                 "row is the paper's quarter above). Steps: the fine-tune's over the deformable network's.", "",

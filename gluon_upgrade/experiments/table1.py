@@ -163,14 +163,15 @@ class ColumnPlan:
                                       run.folder, os.path.join(baseline, files.BEST), baseline, run.seed))
             ensure_run(load_config(run.config, run.overrides), run.folder, progress)
 
-    def records(self) -> Optional[Dict[Tuple[str, int], List[RunRecord]]]:
-        """(kind, depth) -> the finished runs seed by seed, or None while any run is missing."""
-        found: Dict[Tuple[str, int], List[RunRecord]] = {}
+    def records(self) -> Dict[Tuple[str, int], Dict[int, RunRecord]]:
+        """(kind, depth) -> {seed: run} of the runs finished so far (a table filled over several sessions is
+        reported as far as it goes)."""
+        found: Dict[Tuple[str, int], Dict[int, RunRecord]] = {}
         for run in self.runs():
+            found.setdefault((run.kind, run.depth), {})
             record = _finished_record(run.folder)
-            if record is None:
-                return None
-            found.setdefault((run.kind, run.depth), []).append(record)
+            if record is not None:
+                found[run.kind, run.depth][run.seed] = record
         return found
 
 
@@ -183,19 +184,40 @@ def _finished_record(folder: str) -> Optional[RunRecord]:
     return record if record.finished else None
 
 
+def _by_seed(runs: Dict[int, RunRecord], seeds: Sequence[int], value) -> List:
+    """``value(run)`` for each of ``seeds`` in order, None where that seed's run is not finished."""
+    return [value(runs[seed]) if seed in runs else None for seed in seeds]
+
+
+def _both(first: Sequence, second: Sequence) -> Tuple[List, List]:
+    """The entries of two seed-aligned lists where both are present."""
+    pairs = [(a, b) for a, b in zip(first, second) if a is not None and b is not None]
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+def _paired(first: Sequence[Optional[float]], second: Sequence[Optional[float]]) -> Optional[dict]:
+    """``first - second`` (seed-aligned scores) over the seeds where both finished, or None if there are none."""
+    first, second = _both(first, second)
+    return Paired.between(first, second).to_dict() if first else None
+
+
 def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Optional[dict]:
-    """The column's numbers (fractions; differences in points) and each depth's cost, or None if not run."""
+    """The column's numbers (fractions; differences in points) and each depth's cost, or None if no run has
+    finished. Scores are lists aligned with the seeds, None for a run not finished yet; paired differences and
+    compute to match take the seeds where both runs finished."""
     records = plan.records()
-    if records is None:
+    runs = [run for group in records.values() for run in group.values()]
+    if not runs:
         return None
-    key = plan.task.headline
-    finals = {kind_depth: [run.final(key) for run in runs] for kind_depth, runs in records.items()}
+    key, seeds = plan.task.headline, plan.seeds
+    finals = {kind_depth: _by_seed(group, seeds, lambda run: run.final(key)) for kind_depth, group in records.items()}
     config = load_config(plan.column.dcn, plan.overrides)
     classes = config_classes(config)
     speeds = {d: measure_speed(load_config(plan.column.dcn, plan.overrides + (
         ["model.upgrade.layers=last{}".format(d)] if d else ["model.mode=baseline"])), classes, batch, repeats)
         for d in plan.depths}
-    depths = {}
+    baseline_best = _by_seed(records["baseline", 0], seeds, lambda run: run.best(key))
+    depths, checked = {}, []
     for d in plan.depths:
         row = {"layers": PAPER_NAMES.get(d, "last{}".format(d)), "params": speeds[d].params,
                "infer_ratio": speeds[d].infer_ms / speeds[0].infer_ms,
@@ -204,27 +226,38 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
         if d == 0:
             row.update(baseline=finals["baseline", 0], control=finals["control", 0])
         else:
-            upgraded = finals["upgrade", d]
-            row.update(match_fraction=[match_fraction(upgrade, start, key) for upgrade, start in
-                                       zip(records["upgrade", d], records["from_start", d])],
-                       from_start=finals["from_start", d], upgrade=upgraded,
-                       upgrade_epoch0=[run.rows[0].get(key) for run in records["upgrade", d]],
-                       from_start_minus_baseline=Paired.between(finals["from_start", d],
-                                                                finals["baseline", 0]).to_dict(),
-                       upgrade_minus_control=Paired.between(upgraded, finals["control", 0]).to_dict())
+            upgrades, starts = records["upgrade", d], records["from_start", d]
+            epoch0 = _by_seed(upgrades, seeds, lambda run: run.rows[0].get(key))
+            # An upgrade starts from its seed's best baseline epoch and must score it exactly before fine-tuning.
+            checked += [a == b for a, b in zip(*_both(epoch0, baseline_best))]
+            row.update(match_fraction={str(s): match_fraction(upgrades[s], starts[s], key)
+                                       for s in seeds if s in upgrades and s in starts},
+                       from_start=finals["from_start", d], upgrade=finals["upgrade", d], upgrade_epoch0=epoch0,
+                       from_start_minus_baseline=_paired(finals["from_start", d], finals["baseline", 0]),
+                       upgrade_minus_control=_paired(finals["upgrade", d], finals["control", 0]))
         depths[str(d)] = row
-    runs = [run for group in records.values() for run in group]
-    baseline_best = [run.best(key) for run in records["baseline", 0]]
-    # An upgrade starts from its seed's best baseline epoch and must score it exactly before fine-tuning.
-    exact = all(row["upgrade_epoch0"] == baseline_best for d, row in depths.items() if d != "0")
-    return {"metric": key, "seeds": plan.seeds, "depths": depths, "baseline_best": baseline_best,
-            "upgrade_epoch0_equals_baseline": exact,
+    return {"metric": key, "seeds": seeds, "depths": depths, "baseline_best": baseline_best,
+            "upgrade_epoch0_equals_baseline": all(checked) if checked else None, "finished": len(runs), "runs": len(plan.runs()),
+            "missing": [os.path.relpath(run.folder, plan.folder) for run in plan.runs()
+                        if run.seed not in records[run.kind, run.depth]],
             "minutes": sum(run.wall_seconds for run in runs) / 60, "machines": machines_line(runs),
             "network": config["model"]["name"]}
 
 
-def _paired_cells(paired: dict) -> Tuple[str, str]:
-    """A paired difference from ``table1.json`` as its text (``Paired.text``) and its mean in standard errors."""
+def _scores_cell(values: Sequence[Optional[float]]) -> str:
+    """Seed-aligned scores as mean +- std over the finished ones, with their count when some are missing."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return "not run yet"
+    text = mean_std(present)
+    return text if len(present) == len(values) else "{} ({} of {} seeds)".format(text, len(present), len(values))
+
+
+def _paired_cells(paired: Optional[dict]) -> Tuple[str, str]:
+    """A paired difference from ``table1.json`` as its text (``Paired.text``) and its mean in standard errors;
+    empty while no seed has both runs."""
+    if paired is None:
+        return "", ""
     paired = Paired(paired["differences"])
     return paired.text(), "{:.1f}".format(paired.standard_errors) if paired.se else ""
 
@@ -239,30 +272,41 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
     for d, row in result["depths"].items():
         cost = [row["params"], "{:.2f}".format(row["infer_ratio"]), "{:.2f}".format(row["train_ratio"])]
         if d == "0":
-            cells = [mean_std(row["baseline"]), "", mean_std(row["control"]), "", "", "", ""]
+            cells = [_scores_cell(row["baseline"]), "", _scores_cell(row["control"]), "", "", "", ""]
         else:
             start, start_se = _paired_cells(row["from_start_minus_baseline"])
             upgrade, upgrade_se = _paired_cells(row["upgrade_minus_control"])
-            cells = [mean_std(row["from_start"]), start, mean_std(row["upgrade"]), upgrade, start_se, upgrade_se,
-                     ", ".join("never" if f is None else "{:.2f}".format(f) for f in row["match_fraction"])]
+            cells = [_scores_cell(row["from_start"]), start, _scores_cell(row["upgrade"]), upgrade, start_se,
+                     upgrade_se, ", ".join("never" if f is None else "{:.2f}".format(f)
+                                           for f in row["match_fraction"].values())]
         rows.append([int(d), row["layers"]] + cells + cost + [paper.get(row["layers"], "")])
     headers = ["layers", "which (paper's names)", "from the start (0: baseline) {} (%)".format(label),
                "from the start - baseline", "upgrade (0: control) {} (%)".format(label), "upgrade - control",
                "in SEs (start)", "in SEs (upgrade)", "compute to match", "parameters", "inference x", "training x",
                PAPER_TITLES[column.paper]]
-    return lines + [
+    partial = [] if not result["missing"] else [
+        "**Partial: {} of {} runs finished.** Not run yet (under `{}`): {}.".format(
+            result["finished"], result["runs"], "table1/" + column.key,
+            ", ".join("`{}`".format(folder) for folder in result["missing"])), ""]
+    exact = {True: "each upgraded network scored its baseline's exactly before fine-tuning",
+             False: "**an upgraded network's epoch 0 differs from its baseline's score**",
+             None: "no upgrade has finished yet"}[result["upgrade_epoch0_equals_baseline"]]
+    return lines + partial + [
         "`{}`, seeds {}; {:.1f} minutes of training and evaluation.  ".format(
             result["network"], ", ".join(map(str, result["seeds"])), result["minutes"]),
         result["machines"], "", markdown_table(headers, rows), "",
-        "Accuracy is the last epoch's, mean +- std over seeds. Differences are paired by seed, in points, as mean "
-        "+- standard error (seeds positive / seeds), and that mean in standard errors. Every upgrade starts from its "
-        "seed's baseline (best epoch); {}. Compute to match: per seed, the training images the upgrade needed to "
+        "Accuracy is the last epoch's, mean +- std over seeds. Differences are paired by seed (the seeds where both "
+        "runs finished), in points, as mean +- standard error (seeds positive / seeds), and that mean in standard "
+        "errors. Every upgrade starts from its seed's baseline (best epoch); {}. Compute to match: per seed, the training images the upgrade needed to "
         "first reach the final score of the network deformable from the start, over that network's (the paper: "
         "60/240 = 0.25; never: not within its fine-tune). Cost: parameters, and inference and training time per "
-        "image against 0 layers (medians over timed batches on this machine's CPU).".format(
-            "each upgraded network scored its baseline's exactly before fine-tuning"
-            if result["upgrade_epoch0_equals_baseline"] else
-            "**an upgraded network's epoch 0 differs from its baseline's score**"), ""]
+        "image against 0 layers (medians over timed batches on this machine's CPU).".format(exact), ""]
+
+
+def _mean_percent(values: Sequence[Optional[float]]) -> float:
+    """The mean of the finished seeds' scores in percent; NaN (no point drawn) when none finished."""
+    present = [v for v in values if v is not None]
+    return 100 * float(np.mean(present)) if present else float("nan")
 
 
 def write_table1(plans: Sequence[ColumnPlan], out: str, command: str, demo: bool) -> str:
@@ -281,8 +325,8 @@ def write_table1(plans: Sequence[ColumnPlan], out: str, command: str, demo: bool
         if result is None:
             continue
         rows = result["depths"]
-        start = [100 * np.mean(rows[d]["baseline" if d == "0" else "from_start"]) for d in rows]
-        upgrade = [100 * np.mean(rows[d]["control" if d == "0" else "upgrade"]) for d in rows]
+        start = [_mean_percent(rows[d]["baseline" if d == "0" else "from_start"]) for d in rows]
+        upgrade = [_mean_percent(rows[d]["control" if d == "0" else "upgrade"]) for d in rows]
         panels["{} ({}, %)".format(plan.column.key, plan.task.label)] = {
             "from the start (0: baseline)": start, "upgrade (0: control)": upgrade}
     if panels:
@@ -294,11 +338,13 @@ def write_table1(plans: Sequence[ColumnPlan], out: str, command: str, demo: bool
 
 def run_table1(out: str, columns: Optional[Sequence[str]] = None, demo: bool = False, seeds: int = 3,
                depths: Sequence[int] = DEPTHS, overrides: Sequence[str] = (), command: str = "",
-               progress: bool = True, dry_run: bool = False) -> str:
-    """Run (or, with ``dry_run``, list) Table I's runs and write its report; return the text or the list."""
+               progress: bool = True, dry_run: bool = False, report_only: bool = False) -> str:
+    """Run (or, with ``dry_run``, list) Table I's runs and write its report; return the text or the list. With
+    ``report_only``, train nothing: report the runs finished so far (those of a table filled over sessions)."""
     plans = [ColumnPlan(column, out, depths, seeds, overrides) for column in select_columns(columns, demo)]
     if dry_run:
         return "\n".join(line for plan in plans for line in plan.commands())
-    for plan in plans:
-        plan.run(progress)
+    if not report_only:
+        for plan in plans:
+            plan.run(progress)
     return write_table1(plans, out, command, demo)

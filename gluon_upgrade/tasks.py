@@ -10,7 +10,7 @@ import mxnet as mx
 from mxnet.gluon import Block
 
 from .data.datasets import detection_dataset
-from .data.segmentation import VOCLayoutSegmentation, segmentation_dataset, segmentation_loader
+from .data.segmentation import SegmentationSet, segmentation_dataset, segmentation_loader
 from .data.transforms import train_loader
 from .errors import ConfigError
 from .evaluation.evaluate import config_metric, evaluate
@@ -69,7 +69,7 @@ class SegmentationTask:
     name = "segmentation"
     headline, label = "miou", "mIoU"
 
-    def dataset(self, config: Mapping, train: bool) -> VOCLayoutSegmentation:
+    def dataset(self, config: Mapping, train: bool) -> SegmentationSet:
         """The layout's training or validation masks (``data.segmentation.segmentation_dataset``)."""
         return segmentation_dataset(config["data"], input_size(config["model"]), train, config["train"]["augment"])
 

@@ -30,20 +30,16 @@ def test_a_gluoncv_segmenter_is_built_for_the_configs_crop_and_refuses_other_cla
     net = build_network(_zoo_segmenter(), VOC_CLASSES, [mx.cpu()])
     scores = net(mx.nd.random.uniform(shape=(1, 3, 64, 64)))
     assert net.nclass == 21 and scores[0].shape == (1, 21, 64, 64)  # upsampled to the crop, not GluonCV's 480
-    with pytest.raises(ConfigError, match=r"fcn_resnet50_voc scores 21 classes \(background and 20\); the data "
-                                          r"has background and 6"):
+    with pytest.raises(ConfigError, match=r"fcn_resnet50_voc scores 21 classes; the data has 7 \(background or its "
+                                          r"first class, and 6 more\)"):
         build_network(_zoo_segmenter(), VOC_CLASSES[:6], [mx.cpu()])
 
 
-def test_a_detector_refuses_the_segmentation_layout_and_a_segmenter_coco(tmp_path):
+def test_a_detector_refuses_the_sbd_layout(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("model: {name: ssd_128_resnet29_v1_demo}\ndata: {format: voc_aug}\n")
     with pytest.raises(ConfigError, match="ssd_128_resnet29_v1_demo is a detector: it reads boxes, voc or coco "
                                           r"\(got voc_aug"):
-        load_config(str(config))
-    config.write_text("model: {name: deeplab_resnet101_voc}\ndata: {format: coco}\n")
-    with pytest.raises(ConfigError, match=r"deeplab_resnet101_voc is a segmenter: it reads class masks, voc or "
-                                          r"voc_aug \(got coco\)"):
         load_config(str(config))
 
 

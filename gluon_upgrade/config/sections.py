@@ -4,7 +4,7 @@ from typing import List, Tuple
 from .. import runtime
 from ..data import transforms
 from ..data.datasets import FIELDS as DATA_FIELDS
-from ..data.layouts import FORMATS, SEGMENTATION_FORMATS
+from ..data.layouts import FORMATS
 from ..evaluation.evaluate import FIELDS as EVAL_FIELDS
 from ..models.build import FIELDS as MODEL_FIELDS, check_upgrade_source
 from ..models.zoo import model_task
@@ -32,11 +32,8 @@ def _check_metric(config: dict) -> List[Tuple[str, str]]:
 
 
 def _check_layout(config: dict) -> List[Tuple[str, str]]:
-    segmenter = model_task(config["model"]["name"]) == "segmentation"
-    if segmenter and config["data"]["format"] not in SEGMENTATION_FORMATS:
-        return [("data.format", "{} is a segmenter: it reads class masks, {} (got {})".format(
-            config["model"]["name"], " or ".join(SEGMENTATION_FORMATS), config["data"]["format"]))]
-    if not segmenter and config["data"]["format"] not in FORMATS:
+    # A segmenter reads every layout; a detector needs boxes.
+    if model_task(config["model"]["name"]) != "segmentation" and config["data"]["format"] not in FORMATS:
         return [("data.format", "{} is a detector: it reads boxes, {} (got {}, a segmentation layout)".format(
             config["model"]["name"], " or ".join(FORMATS), config["data"]["format"]))]
     return []

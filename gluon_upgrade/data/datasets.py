@@ -20,13 +20,13 @@ from gluoncv.data import COCODetection, VOCDetection
 from gluoncv.utils.bbox import bbox_clip_xyxy, bbox_xywh_to_xyxy
 
 from ..config.schema import Field
-from ..errors import DataError, list_names
+from ..errors import ConfigError, DataError, list_names
 from ..paths import existing_path
 from . import layouts
 
 ON_ERROR = ("error", "skip")
 DEFAULT_ROOTS = {"voc": "~/.mxnet/datasets/voc", "coco": "~/.mxnet/datasets/coco",
-                 "voc_aug": "~/.mxnet/datasets/voc"}
+                 "voc_aug": "~/.mxnet/datasets/voc", "ade20k": "~/.mxnet/datasets/ade"}
 DEFAULT_SPLITS = {
     "voc": {"train": ("2007/trainval", "2012/trainval"), "val": ("2007/test",)},
     "coco": {"train": ("train2017",), "val": ("val2017",)},
@@ -34,10 +34,10 @@ DEFAULT_SPLITS = {
 """The paper's splits: VOC07+12 trainval / VOC07 test, COCO train2017 / val2017."""
 
 FIELDS = {
-    "format": Field("voc", "the annotation layout (voc_aug: segmentation on VOC 2012 with SBD's training masks)",
-                    str, choices=layouts.DATA_FORMATS),
-    "root": Field(None, "data set root (default ~/.mxnet/datasets/voc or .../coco; a relative path: to this file, "
-                          "else to the working folder or the repository)", str, nullable=True),
+    "format": Field("voc", "the annotation layout (segmentation only: voc_aug, VOC 2012 with SBD's training "
+                           "masks; ade20k)", str, choices=layouts.DATA_FORMATS),
+    "root": Field(None, "data set root (default ~/.mxnet/datasets/voc, .../coco or .../ade; a relative path: to "
+                        "this file, else to the working folder or the repository)", str, nullable=True),
     "train_splits": Field(None, "VOC 'YEAR/NAME' or COCO 'train2017' (default: the paper's)", list, item=str,
                           nullable=True),
     "val_splits": Field(None, "VOC 'YEAR/NAME' or COCO 'val2017' (default: the paper's)", list, item=str,
@@ -348,8 +348,16 @@ def detection_dataset(data: dict, train: bool):
     Returns
     -------
     VOCLayoutDetection or COCOLayoutDetection
+
+    Raises
+    ------
+    ConfigError
+        A layout of class masks only (``voc_aug``, ``ade20k``), which has no boxes.
     """
     fmt = data["format"]
+    if fmt not in DEFAULT_SPLITS:
+        raise ConfigError("data.format {} holds class masks and no boxes; boxes are read from {}".format(
+            fmt, " or ".join(DEFAULT_SPLITS)))
     root = data_root(data)
     key = "train" if train else "val"
     splits = data[key + "_splits"] or DEFAULT_SPLITS[fmt][key]

@@ -4,7 +4,8 @@ VOC: ``ROOT/VOC2007/{Annotations/ID.xml, JPEGImages/ID.jpg, ImageSets/Main/SPLIT
 the ``VOCdevkit`` folder's parent); its segmentation masks as GluonCV's ``VOCSegmentation`` reads them:
 ``ROOT/VOC2012/{SegmentationClass/ID.png, JPEGImages/ID.jpg, ImageSets/Segmentation/SPLIT.txt}``. COCO: ``ROOT/annotations/instances_SPLIT.json`` and ``ROOT/SPLIT/FILE``.
 A ``classes.txt`` in ``ROOT`` (one name a line) gives a data set's own classes; without it a VOC root holds
-the 20 VOC classes and a COCO root takes its classes from the annotation file.
+the 20 VOC classes and a COCO root takes its classes from the annotation file. ADE20K (segmentation only):
+``ROOT/ADEChallengeData2016/{images,annotations}/{training,validation}``.
 """
 import os
 import xml.etree.ElementTree as ET
@@ -12,9 +13,10 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 FORMATS = ("voc", "coco")
 """The two annotation layouts the demo set is written in (a VOC root also holds ``VOC2012``'s class masks)."""
-DATA_FORMATS = FORMATS + ("voc_aug",)
-"""What a config reads: those, and (segmentation only) VOC 2012 with SBD's augmented training masks."""
-SEGMENTATION_FORMATS = ("voc", "voc_aug")
+DATA_FORMATS = FORMATS + ("voc_aug", "ade20k")
+"""What a config reads: a detector those two; a segmenter all four: VOC 2012's masks, with SBD's for training
+(``voc_aug``), COCO's instance masks of VOC's 20 classes (GluonCV's ``COCOSegmentation``, on which its VOC
+segmenters pre-train), ADE20K."""
 CLASSES_FILE = "classes.txt"
 
 VOC_PREPARE = ("GluonCV's scripts/datasets/pascal_voc.py (python pascal_voc.py --download-dir ~/VOCdevkit) downloads "
@@ -30,6 +32,10 @@ VOC_AUG_LAYOUT = "ROOT/VOCaug/dataset/{img/<id>.jpg, cls/<id>.mat, trainval.txt}
 VOC_AUG_PREPARE = ("GluonCV's scripts/datasets/pascal_voc.py (python pascal_voc.py --download-dir ~/VOCdevkit) also "
                    "downloads SBD's augmented masks into ~/.mxnet/datasets/voc/VOCaug")
 COCO_LAYOUT = "ROOT/annotations/instances_<split>.json and ROOT/<split>/<file_name>.jpg"
+ADE20K_DIR = "ADEChallengeData2016"
+ADE20K_LAYOUT = "ROOT/ADEChallengeData2016/{images,annotations}/{training,validation}/<id>.{jpg,png}"
+ADE20K_PREPARE = ("GluonCV's scripts/datasets/ade20k.py (python ade20k.py) downloads the MIT Scene Parsing "
+                  "benchmark's ADEChallengeData2016 to ~/.mxnet/datasets/ade")
 
 
 def voc_root(root: str) -> str:

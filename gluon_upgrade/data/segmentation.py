@@ -1,17 +1,21 @@
 """Segmentation data: GluonCV's ``VOCSegmentation`` for any VOC-layout root, with that root's classes, its
-``VOCAugSegmentation`` (SBD's augmented training masks) for Table I's real runs, and their batches.
+``VOCAugSegmentation`` (SBD's augmented training masks) for Table I's real runs, its ``COCOSegmentation`` (COCO's
+instance polygons of VOC's 20 classes, on which GluonCV pre-trains its VOC segmenters) and
+``ADE20KSegmentation``, and their batches.
 
 GluonCV's reader does the augmentation of its segmentation recipe (``segbase.py``): in training a random flip,
 a random resize of the long side to 0.5-2x ``base_size``, padding and a random ``crop_size`` crop, and a blur half
 the time; in validation the short side resized to ``crop_size`` and a centre crop. Void pixels (255) read as -1.
 ``augment: flip`` trains on the validation crop with the random flip alone, as the detectors' ``flip`` does.
 """
+import hashlib
+import json
 import os
 import random
 from typing import Iterator, Mapping, Tuple
 
 import numpy as np
-from gluoncv.data import VOCAugSegmentation, VOCSegmentation
+from gluoncv.data import ADE20KSegmentation, COCOSegmentation, VOCAugSegmentation, VOCSegmentation
 from gluoncv.data.pascal_voc.detection import VOCDetection
 from mxnet import gluon, nd
 from mxnet.gluon.data.vision import transforms
@@ -32,7 +36,7 @@ BASE_TO_CROP = 520 / 480
 """GluonCV's segmentation recipe: images are rescaled around a base size 520 and cropped to 480 (``segbase``)."""
 
 
-class _SegmentationSet:
+class SegmentationSet:
     """What the training loop asks of a segmentation set beside its items: classes, fingerprint, a name; and the
     training augmentation (``AUGMENTATIONS``)."""
 
@@ -57,14 +61,22 @@ class _SegmentationSet:
     def _read_mask(self, path: str) -> np.ndarray:
         return np.array(Image.open(path))
 
+    first_class = "background"
+    """The name of score channel 0, which the network scores besides ``classes``."""
+
     @property
     def classes(self) -> Tuple[str, ...]:
-        """The object classes, without background."""
+        """The classes after ``first_class``: the object classes, without background."""
         return tuple(self._object_classes)
 
     @property
+    def scored_classes(self) -> Tuple[str, ...]:
+        """Every class the network scores, in the order of its score channels."""
+        return (self.first_class,) + self.classes
+
+    @property
     def num_class(self) -> int:
-        """Background and the object classes."""
+        """``first_class`` (background) and the object classes."""
         return 1 + len(self._object_classes)
 
     def __repr__(self) -> str:
@@ -72,7 +84,7 @@ class _SegmentationSet:
                                                                    len(self.classes))
 
 
-class VOCLayoutSegmentation(_SegmentationSet, VOCSegmentation):
+class VOCLayoutSegmentation(SegmentationSet, VOCSegmentation):
     """The ``VOC2012`` segmentation part of a VOC-layout root (``layouts.VOC_SEGMENTATION_LAYOUT``).
 
     Parameters
@@ -127,7 +139,7 @@ def _first_missing(devkit: str, listing: str) -> str:
     return listing
 
 
-class VOCAugTraining(_SegmentationSet, VOCAugSegmentation):
+class VOCAugTraining(SegmentationSet, VOCAugSegmentation):
     """SBD's augmented VOC training set (``layouts.VOC_AUG_LAYOUT``) without the images of VOC 2012's
     segmentation ``val`` list, which Dai et al.'s DeepLab is scored on.
 
@@ -176,10 +188,102 @@ class VOCAugTraining(_SegmentationSet, VOCAugSegmentation):
         return np.array(self._load_mat(path))
 
 
+class COCOLayoutSegmentation(SegmentationSet, COCOSegmentation):
+    """COCO's instance polygons of VOC's 20 classes as class masks (GluonCV's ``COCOSegmentation``: background and
+    the 20, as its ``_voc`` segmenters score them; objects of COCO's 60 other classes are background).
+
+    GluonCV keeps the images with more than 1,000 object pixels, and the first time a split is read it writes
+    their ids to ``ROOT/annotations/<train|val>_ids.mx`` (a few minutes for train2017).
+
+    Parameters
+    ----------
+    root : str
+        The folder holding ``annotations/instances_{train,val}2017.json`` and ``{train,val}2017/``.
+    split : {'train', 'val'}
+        train2017 or val2017.
+    mode, crop_size, base_size
+        As ``VOCLayoutSegmentation``'s.
+
+    Raises
+    ------
+    DataError
+        No annotation file, with the layout and how to prepare COCO.
+    """
+
+    title = "COCO segmentation (VOC's 20 classes)"
+
+    def __init__(self, root: str, split: str = "train", mode: str = "train", crop_size: int = 480,
+                 base_size: int = 520):
+        if split not in SPLIT_LISTS:
+            raise DataError("segmentation split '{}': one of {}".format(split, ", ".join(SPLIT_LISTS)))
+        annotations = layouts.coco_annotation_file(root, split + "2017")
+        if not os.path.isfile(annotations):
+            raise DataError("{}: no {}; the layout is {}. {}".format(root, annotations, layouts.COCO_LAYOUT,
+                                                                     layouts.COCO_PREPARE))
+        self._object_classes = COCOSegmentation.CLASSES[1:]
+        normalize = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
+        super().__init__(root=os.path.expanduser(root), split=split, mode=mode, transform=normalize,
+                         base_size=base_size, crop_size=crop_size)
+
+    def annotations(self) -> Iterator[Tuple[str, np.ndarray]]:
+        """``(file name, digest)`` of every image: a SHA-256 over the classes and polygons its mask is drawn
+        from (drawing every mask would take as long as GluonCV's first read)."""
+        for image_id in self.ids:
+            image = self.coco.loadImgs(image_id)[0]
+            drawn = [(self.CAT_LIST.index(a["category_id"]), a["segmentation"])
+                     for a in self.coco.loadAnns(self.coco.getAnnIds(imgIds=image_id))
+                     if a["category_id"] in self.CAT_LIST]
+            digest = hashlib.sha256(json.dumps(drawn, sort_keys=True).encode("utf-8")).digest()
+            yield image["file_name"], np.frombuffer(digest, np.uint8)
+
+
+class ADE20KLayoutSegmentation(SegmentationSet, ADE20KSegmentation):
+    """ADE20K's scene parsing masks (GluonCV's ``ADE20KSegmentation``, ``layouts.ADE20K_LAYOUT``): 150 classes
+    and no background; label 0 (unlabelled) is void. Score channel 0 is ADE20K's first class, ``wall``
+    (``first_class``), so ``classes`` are the other 149, and a network scores 1 + 149 channels as for VOC.
+
+    Images are sorted by name (GluonCV lists the folder in the file system's order, which differs between
+    machines). Parameters as ``VOCLayoutSegmentation``'s; ``train`` reads ``training/``, ``val``
+    ``validation/``.
+
+    Raises
+    ------
+    DataError
+        No ``ADEChallengeData2016`` folder, or an image without its mask, with the layout and how to prepare
+        ADE20K.
+    """
+
+    title = "ADE20K"
+    first_class = ADE20KSegmentation.CLASSES[0]
+
+    def __init__(self, root: str, split: str = "train", mode: str = "train", crop_size: int = 480,
+                 base_size: int = 520):
+        if split not in SPLIT_LISTS:
+            raise DataError("segmentation split '{}': one of {}".format(split, ", ".join(SPLIT_LISTS)))
+        part = "training" if split == "train" else "validation"
+        folder = os.path.join(os.path.expanduser(root), layouts.ADE20K_DIR, "images", part)
+        if not os.path.isdir(folder):
+            raise DataError("{}: no {}; the layout is {}. {}".format(root, folder, layouts.ADE20K_LAYOUT,
+                                                                     layouts.ADE20K_PREPARE))
+        self._object_classes = ADE20KSegmentation.CLASSES[1:]
+        normalize = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
+        super().__init__(root=os.path.expanduser(root), split=split, mode=mode, transform=normalize,
+                         base_size=base_size, crop_size=crop_size)
+        masked = {os.path.basename(image) for image in self.images}
+        unmasked = sorted(name for name in os.listdir(folder) if name.endswith(".jpg") and name not in masked)
+        if unmasked:  # GluonCV prints the missing mask and leaves the image out
+            raise DataError("{}: {} has no mask {}".format(root, os.path.join(folder, unmasked[0]), os.path.join(
+                os.path.expanduser(root), layouts.ADE20K_DIR, "annotations", part, unmasked[0][:-4] + ".png")))
+        pairs = sorted(zip(self.images, self.masks))
+        self.images, self.masks = [image for image, _ in pairs], [mask for _, mask in pairs]
+
+
 def segmentation_dataset(data: Mapping, crop: int, train: bool, augment: str = "gluoncv"):
     """The training or validation set a config's ``data`` section names for a segmenter of input side ``crop``:
     ``voc`` reads ``VOC2012``'s ``trainval`` and ``val`` lists; ``voc_aug`` trains on SBD's masks without VOC 2012
-    val (``VOCAugTraining``) and validates on VOC 2012 val. ``augment`` is the training set's (``AUGMENTATIONS``).
+    val (``VOCAugTraining``) and validates on VOC 2012 val; ``coco`` reads train2017 and val2017
+    (``COCOLayoutSegmentation``), ``ade20k`` training and validation (``ADE20KLayoutSegmentation``). ``augment`` is
+    the training set's (``AUGMENTATIONS``).
 
     Raises
     ------
@@ -195,16 +299,18 @@ def segmentation_dataset(data: Mapping, crop: int, train: bool, augment: str = "
         raise ConfigError("train.augment: a segmenter trains with {}, got {}".format(" or ".join(AUGMENTATIONS),
                                                                                      augment))
     base = round(crop * BASE_TO_CROP)
+    split = "train" if train else "val"
     if train and data["format"] == "voc_aug":
         dataset = VOCAugTraining(data_root(data), crop_size=crop, base_size=base)
     else:
-        split = "train" if train else "val"
-        dataset = VOCLayoutSegmentation(data_root(data), split, split, crop_size=crop, base_size=base)
+        reader = {"coco": COCOLayoutSegmentation, "ade20k": ADE20KLayoutSegmentation}.get(data["format"],
+                                                                                           VOCLayoutSegmentation)
+        dataset = reader(data_root(data), split, split, crop_size=crop, base_size=base)
     dataset.augment = augment
     return dataset
 
 
-def segmentation_loader(dataset: VOCLayoutSegmentation, batch_size: int, shuffle: bool,
+def segmentation_loader(dataset: SegmentationSet, batch_size: int, shuffle: bool,
                         num_workers: int = 0) -> gluon.data.DataLoader:
     """Batches ``(images (B, 3, S, S), masks (B, S, S))``; in training (``shuffle``) full batches in a random order
     whose every image is augmented from a seed drawn in this process, as the detectors' batches are

@@ -61,7 +61,7 @@ def evaluate_segmenter(net: Block, dataset, batch_size: int = 8, ctx: Optional[S
     net : Block
         Returns a tuple whose first element is the scores ``(B, C, H, W)`` at the input's size (GluonCV's
         segmentation networks, the demo segmenter; standard or upgraded).
-    dataset : VOCLayoutSegmentation
+    dataset : SegmentationSet
         In ``val`` (or ``testval`` with ``batch_size`` 1) mode.
     batch_size : int
         Images per batch, split across ``ctx``.
@@ -69,10 +69,10 @@ def evaluate_segmenter(net: Block, dataset, batch_size: int = 8, ctx: Optional[S
     Returns
     -------
     MetricResult
-        ``values['miou']``, ``values['pixacc']`` and IoU per class, background first.
+        ``values['miou']``, ``values['pixacc']`` and IoU per class, in the order of ``dataset.scored_classes``.
     """
     ctx = list(ctx or [mx.cpu()])
-    score = SegmentationScore(("background",) + tuple(dataset.classes))
+    score = SegmentationScore(dataset.scored_classes)
     loader = segmentation_loader(dataset, batch_size, shuffle=False, num_workers=num_workers)
     with progress_bar(len(dataset), "evaluate", "img", progress) as bar, interrupt_ends_workers(loader):
         for images, masks in loader:

@@ -142,11 +142,11 @@ def class_count(net: Block) -> int:
 
 def _require_class_count(net: Block, name: str, classes: Optional[Sequence[str]]) -> None:
     """GluonCV's segmenters score the classes of the data set in their name (``_voc``: background and VOC's
-    20), with no ``reset_class``: data with other classes is an error."""
+    20; ``_ade``: ADE20K's 150), with no ``reset_class``: data with other classes is an error."""
     if classes is not None and net.nclass != 1 + len(classes):
-        raise ConfigError("{} scores {} classes (background and {}); the data has background and {}: choose the "
-                          "zoo name of data like it (_voc, _ade, _coco, _citys)".format(
-                              name, net.nclass, net.nclass - 1, len(classes)))
+        raise ConfigError("{} scores {} classes; the data has {} (background or its first class, and {} more): "
+                          "choose the zoo name of data like it (_voc, _ade, _coco, _citys)".format(
+                              name, net.nclass, 1 + len(classes), len(classes)))
 
 
 def trained_network(model: Mapping, classes: Optional[Sequence[str]], weights: Optional[str],

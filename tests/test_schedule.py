@@ -60,7 +60,8 @@ def test_fine_tune_cycle_is_an_error(tmp_path):
 
 
 def test_learning_rate_warms_up_linearly_then_steps_down_at_each_decay_epoch():
-    train = {"lr": 0.1, "epochs": 6, "lr_decay_epoch": [3, 5], "lr_decay": 0.1, "warmup_epochs": 1}
+    train = {"lr": 0.1, "epochs": 6, "lr_mode": "step", "lr_decay_epoch": [3, 5], "lr_decay": 0.1,
+             "warmup_epochs": 1}
     schedule = Schedule(train, iters_per_epoch=4)
     warmup = [schedule(1, i) for i in range(4)]
     assert warmup == pytest.approx([0.0, 0.1 / 3, 0.2 / 3, 0.1])
@@ -68,3 +69,21 @@ def test_learning_rate_warms_up_linearly_then_steps_down_at_each_decay_epoch():
     assert per_epoch == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001])
     no_warmup = Schedule(dict(train, warmup_epochs=0), iters_per_epoch=4)
     assert [no_warmup(e, 0) for e in range(1, 7)] == pytest.approx([0.1, 0.1, 0.1, 0.01, 0.01, 0.001])
+
+
+def test_poly_schedule_is_gluoncvs_after_the_warm_up_and_refuses_step_epochs(tmp_path):
+    train = {"lr": 0.01, "epochs": 5, "lr_mode": "poly", "lr_decay_epoch": None, "lr_decay": 0.1,
+             "warmup_epochs": 1}
+    schedule = Schedule(train, iters_per_epoch=2)
+    assert [schedule(1, i) for i in range(2)] == pytest.approx([0.0, 0.01])  # linear warm-up over 2 iterations
+    # Then 0.01 * (1 - t / 7) ** 0.9 over the 8 iterations t = 0..7 of epochs 2-5, 0 at the last (GluonCV's
+    # LRScheduler divides by the iterations minus one; its segmentation recipe's power is 0.9).
+    after = [schedule(epoch, i) for epoch in range(2, 6) for i in range(2)]
+    assert after == pytest.approx([0.01 * (1 - t / 7) ** 0.9 for t in range(8)]) and after[-1] == 0
+    (tmp_path / "base.yaml").write_text("train: {epochs: 40, lr_mode: poly}\n")
+    (tmp_path / "tune.yaml").write_text("train: {fine_tune_of: base.yaml, lr_mode: poly}\n")
+    tune = load_config(str(tmp_path / "tune.yaml"))
+    assert (tune.train.epochs, tune.train.lr_decay_epoch) == (10, None)  # a quarter; no steps to fill
+    with pytest.raises(ConfigError, match=r"train.lr_decay_epoch a poly schedule decays at every iteration; leave "
+                                          r"it null or \[\] \(got \[6\]\)"):
+        load_config(str(tmp_path / "tune.yaml"), ["train.lr_decay_epoch=[6]"])

@@ -96,7 +96,8 @@ def _resolve_paths(raw: Dict[str, Any], origins: Origins) -> None:
 
 
 def _apply_fine_tune_rule(raw: Dict[str, Any], origins: Origins, chain: Tuple[str, ...]) -> None:
-    """Fill ``train.epochs`` and ``train.lr_decay_epoch`` of a fine-tune from its baseline config.
+    """Fill ``train.epochs`` and (a step schedule's) ``train.lr_decay_epoch`` of a fine-tune from its baseline
+    config.
 
     ``train.fine_tune_of`` has been found as ``PATH_KEYS`` says.
     """
@@ -117,7 +118,7 @@ def _apply_fine_tune_rule(raw: Dict[str, Any], origins: Origins, chain: Tuple[st
     if train.get("epochs") is None:
         train["epochs"] = fine_tune_epochs(baseline.train.epochs)
         origins[("train", "epochs")] = rule
-    if train.get("lr_decay_epoch") is None and isinstance(train["epochs"], int):
+    if train.get("lr_decay_epoch") is None and isinstance(train["epochs"], int) and train.get("lr_mode") != "poly":
         train["lr_decay_epoch"] = fine_tune_decays(train["epochs"])
         origins[("train", "lr_decay_epoch")] = rule
 

@@ -8,14 +8,22 @@ from typing import List, Mapping, Tuple
 from ..errors import ConfigError
 from .schema import Field
 
+LR_MODES = ("step", "poly")
+POLY_POWER = 0.9
+"""GluonCV's segmentation schedule (``scripts/segmentation/train.py``): ``lr * (1 - t / T) ** 0.9``, t counting
+the iterations after the warm-up and T the last one's index (GluonCV's ``LRScheduler('poly')``)."""
+
 SCHEDULE_FIELDS = {
     "epochs": Field(None, "epochs to train (default for a fine-tune: a quarter of its baseline's)", int,
                     nullable=True, minimum=1),
     "lr": Field(0.001, "base learning rate (per global batch of train.batch_size images)", float, above=0),
     "lr_decay": Field(0.1, "factor applied to the learning rate at each train.lr_decay_epoch", float, above=0,
                       maximum=1),
-    "lr_decay_epoch": Field(None, "epochs after which the rate decays (default for a fine-tune: 2/3 and 5/6 of "
-                                  "its epochs)", list, item=int, nullable=True, minimum=1),
+    "lr_mode": Field("step", "step: x train.lr_decay after each train.lr_decay_epoch (the paper's schedules); "
+                             "poly: GluonCV's segmentation schedule, train.lr x (1 - t/T)^0.9 over the "
+                             "iterations after the warm-up, 0 at the last", str, choices=LR_MODES),
+    "lr_decay_epoch": Field(None, "epochs after which the rate decays (lr_mode step; default for a fine-tune: 2/3 "
+                                  "and 5/6 of its epochs)", list, item=int, nullable=True, minimum=1),
     "warmup_epochs": Field(0, "epochs of linear warm-up from 0 to train.lr", int, minimum=0),
     "offsets_only_epochs": Field(0, "the first N epochs train only the deformable layers' offset branches (every "
                                     "other parameter at learning rate x0; batch-norm statistics still update); "
@@ -48,8 +56,8 @@ def _round(value: float) -> int:
 
 
 def check_schedule(config: dict) -> List[Tuple[str, str]]:
-    """Cross-key check: decay epochs increasing, after the warm-up and inside the run, as the offsets-only
-    phase.
+    """Cross-key check: decay epochs (a step schedule's only) increasing, after the warm-up and inside the run, as
+    the offsets-only phase.
 
     ``train.epochs`` may be unset in a config that only evaluates; ``require_epochs`` checks it before training.
     """
@@ -59,6 +67,9 @@ def check_schedule(config: dict) -> List[Tuple[str, str]]:
         return []
     problems = []
     decays = train["lr_decay_epoch"] or []
+    if train["lr_mode"] == "poly" and decays:
+        problems.append(("train.lr_decay_epoch", "a poly schedule decays at every iteration; leave it null or [] "
+                                                 "(got {}), or set train.lr_mode: step".format(decays)))
     if any(d >= epochs for d in decays):
         problems.append(("train.lr_decay_epoch", "entries must be below train.epochs ({}), got {} (a shorter run "
                                                  "needs its own, e.g. --set 'train.lr_decay_epoch={}')".format(

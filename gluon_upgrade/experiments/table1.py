@@ -254,12 +254,13 @@ def _scores_cell(values: Sequence[Optional[float]]) -> str:
 
 
 def _paired_cells(paired: Optional[dict]) -> Tuple[str, str]:
-    """A paired difference from ``table1.json`` as its text (``Paired.text``) and its mean in standard errors;
-    empty while no seed has both runs."""
+    """A paired difference from ``table1.json`` as its text (``Paired.text``) and its mean in standard errors
+    (empty below two seeds, which have no standard error, or with none of spread); empty while no seed has both
+    runs."""
     if paired is None:
         return "", ""
     paired = Paired(paired["differences"])
-    return paired.text(), "{:.1f}".format(paired.standard_errors) if paired.se else ""
+    return paired.text(), "{:.1f}".format(paired.standard_errors) if paired.n > 1 and paired.se > 0 else ""
 
 
 def column_markdown(column: Column, result: Optional[dict], label: str) -> List[str]:

@@ -12,7 +12,6 @@ from mxnet.gluon import Block
 from .data.datasets import detection_dataset
 from .data.segmentation import SegmentationSet, segmentation_dataset, segmentation_loader
 from .data.transforms import train_loader
-from .errors import ConfigError
 from .evaluation.evaluate import config_metric, evaluate
 from .evaluation.metrics import VALUES, MetricResult
 from .evaluation.segmentation import SEGMENTATION_VALUES, evaluate_segmenter
@@ -82,17 +81,10 @@ class SegmentationTask:
         return SegmentationLosses(AUX_WEIGHT)
 
     def train_loader(self, dataset, net: Block, config: Mapping, batch: int, worker: Worker, mixup: bool):
-        """Shuffled full batches of augmented crops (mixup and random shapes are YOLOv3's, which the config's
-        checks keep to it; ``dataset`` holds the augmentation).
-
-        Raises
-        ------
-        ConfigError
-            Distributed workers.
-        """
-        if worker.count > 1:
-            raise ConfigError("train.kvstore: detection only; a segmentation run trains on one worker")
-        return segmentation_loader(dataset, batch, shuffle=True, num_workers=config["data"]["num_workers"])
+        """Shuffled full batches of augmented crops of this worker's part of ``dataset`` (mixup and random shapes
+        are YOLOv3's, which the config's checks keep to it; ``dataset`` holds the augmentation)."""
+        return segmentation_loader(dataset, batch, shuffle=True, num_workers=config["data"]["num_workers"],
+                                   num_parts=worker.count, part_index=worker.rank)
 
     def evaluate(self, config: Mapping, net: Block, dataset, ctx: Sequence[mx.Context],
                  progress: bool) -> MetricResult:

@@ -188,6 +188,26 @@ def test_the_training_loop_trains_a_segmenter_and_its_upgrade_starts_where_it_en
     assert list(report.result.per_class) == ["background", *CLASSES]
 
 
+@pytest.mark.slow
+def test_two_segmentation_workers_on_loopback_train_their_halves_to_the_same_parameters(demo_voc, tmp_path):
+    import sys
+    from test_training import run_script
+    run = str(tmp_path / "run")
+    result = run_script("scripts/launch_dist.py", "-n", "2", "-s", "1", "--", sys.executable, "scripts/train.py",
+                        "--config", write_segmentation_config(tmp_path, demo_voc.root), "--output", run,
+                        "--no-progress", "--set", "train.kvstore=dist_sync",
+                        timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    def fingerprints(name):
+        with open(os.path.join(run, name)) as f:
+            return [line.split("md5 ")[1].strip() for line in f if "parameters md5" in line]
+
+    chief, other = fingerprints("log.txt"), fingerprints("log.rank1.txt")
+    assert len(chief) == 2 and chief == other and chief[0] != chief[1]
+    assert "12 training images (6 per worker x 2 workers)" in open(os.path.join(run, "log.txt")).read()
+
+
 def test_a_segmentation_run_refuses_what_only_detection_does(demo_voc, tmp_path):
     from gluon_upgrade.config.loader import load_config
     from gluon_upgrade.training.loop import train

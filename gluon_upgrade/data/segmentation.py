@@ -310,12 +310,13 @@ def segmentation_dataset(data: Mapping, crop: int, train: bool, augment: str = "
     return dataset
 
 
-def segmentation_loader(dataset: SegmentationSet, batch_size: int, shuffle: bool,
-                        num_workers: int = 0) -> gluon.data.DataLoader:
-    """Batches ``(images (B, 3, S, S), masks (B, S, S))``; in training (``shuffle``) full batches in a random order
-    whose every image is augmented from a seed drawn in this process, as the detectors' batches are
-    (``transforms.seeded_batches``): seeded alike, any ``num_workers`` gives the same batches."""
+def segmentation_loader(dataset: SegmentationSet, batch_size: int, shuffle: bool, num_workers: int = 0,
+                        num_parts: int = 1, part_index: int = 0) -> gluon.data.DataLoader:
+    """Batches ``(images (B, 3, S, S), masks (B, S, S))``; in training (``shuffle``) full batches of part
+    ``part_index`` of ``num_parts`` (one per distributed worker, as the detectors' ``train_loader`` cuts them) in a
+    random order, every image augmented from a seed drawn in this process (``transforms.seeded_batches``): seeded
+    alike, any ``num_workers`` gives the same batches."""
     if not shuffle:
         return gluon.data.DataLoader(dataset, batch_size, shuffle=False, last_batch="keep", num_workers=num_workers)
-    return gluon.data.DataLoader(SeededSamples(dataset), batch_sampler=seeded_batches(len(dataset), batch_size),
-                                 num_workers=num_workers)
+    return gluon.data.DataLoader(SeededSamples(dataset), num_workers=num_workers,
+                                 batch_sampler=seeded_batches(len(dataset), batch_size, num_parts, part_index))

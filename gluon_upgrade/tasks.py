@@ -58,8 +58,8 @@ class DetectionTask:
 
 
 class SegmentationTask:
-    """GluonCV's segmentation recipe: VOC-layout class masks, pixel-wise cross-entropy with the auxiliary head's,
-    pixel accuracy and mIoU.
+    """GluonCV's segmentation recipe: class masks (VOC, VOC aug, COCO or ADE20K layouts), pixel-wise cross-entropy
+    with the auxiliary head's, pixel accuracy and mIoU.
 
     The crop is ``model.data_shape``; training rescales around ``data.segmentation.BASE_TO_CROP`` times it,
     validation scores the centre crop of each image resized to it.

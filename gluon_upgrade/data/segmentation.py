@@ -1,6 +1,6 @@
 """Segmentation data: GluonCV's ``VOCSegmentation`` for any VOC-layout root, with that root's classes, its
 ``VOCAugSegmentation`` (SBD's augmented training masks) for Table I's real runs, its ``COCOSegmentation`` (COCO's
-instance polygons of VOC's 20 classes, on which GluonCV pre-trains its VOC segmenters) and
+instance masks of VOC's 20 classes, on which GluonCV pre-trains its VOC segmenters) and
 ``ADE20KSegmentation``, and their batches.
 
 GluonCV's reader does the augmentation of its segmentation recipe (``segbase.py``): in training a random flip,
@@ -189,7 +189,7 @@ class VOCAugTraining(SegmentationSet, VOCAugSegmentation):
 
 
 class COCOLayoutSegmentation(SegmentationSet, COCOSegmentation):
-    """COCO's instance polygons of VOC's 20 classes as class masks (GluonCV's ``COCOSegmentation``: background and
+    """COCO's instance masks of VOC's 20 classes as class masks (GluonCV's ``COCOSegmentation``: background and
     the 20, as its ``_voc`` segmenters score them; objects of COCO's 60 other classes are background).
 
     GluonCV keeps the images with more than 1,000 object pixels, and the first time a split is read it writes
@@ -226,8 +226,8 @@ class COCOLayoutSegmentation(SegmentationSet, COCOSegmentation):
                          base_size=base_size, crop_size=crop_size)
 
     def annotations(self) -> Iterator[Tuple[str, np.ndarray]]:
-        """``(file name, digest)`` of every image: a SHA-256 over the classes and polygons its mask is drawn
-        from (drawing every mask would take as long as GluonCV's first read)."""
+        """``(file name, digest)`` of every image: a SHA-256 over the classes and instance masks (polygons or run
+        lengths) its class mask is drawn from (drawing every mask would take as long as GluonCV's first read)."""
         for image_id in self.ids:
             image = self.coco.loadImgs(image_id)[0]
             drawn = [(self.CAT_LIST.index(a["category_id"]), a["segmentation"])

@@ -236,9 +236,11 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
                        from_start_minus_baseline=_paired(finals["from_start", d], finals["baseline", 0]),
                        upgrade_minus_control=_paired(finals["upgrade", d], finals["control", 0]))
         depths[str(d)] = row
+    planned = plan.runs()
     return {"metric": key, "seeds": seeds, "depths": depths, "baseline_best": baseline_best,
-            "upgrade_epoch0_equals_baseline": all(checked) if checked else None, "finished": len(runs), "runs": len(plan.runs()),
-            "missing": [os.path.relpath(run.folder, plan.folder) for run in plan.runs()
+            "upgrade_epoch0_equals_baseline": all(checked) if checked else None,
+            "finished": len(runs), "runs": len(planned),
+            "missing": [os.path.relpath(run.folder, plan.folder) for run in planned
                         if run.seed not in records[run.kind, run.depth]],
             "minutes": sum(run.wall_seconds for run in runs) / 60, "machines": machines_line(runs),
             "network": config["model"]["name"]}
@@ -298,10 +300,11 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
         result["machines"], "", markdown_table(headers, rows), "",
         "Accuracy is the last epoch's, mean +- std over seeds. Differences are paired by seed (the seeds where both "
         "runs finished), in points, as mean +- standard error (seeds positive / seeds), and that mean in standard "
-        "errors. Every upgrade starts from its seed's baseline (best epoch); {}. Compute to match: per seed, the training images the upgrade needed to "
-        "first reach the final score of the network deformable from the start, over that network's (the paper: "
-        "60/240 = 0.25; never: not within its fine-tune). Cost: parameters, and inference and training time per "
-        "image against 0 layers (medians over timed batches on this machine's CPU).".format(exact), ""]
+        "errors. Every upgrade starts from its seed's baseline (best epoch); {}. Compute to match: per seed, the "
+        "training images the upgrade needed to first reach the final score of the network deformable from the "
+        "start, over that network's (the paper: 60/240 = 0.25; never: not within its fine-tune). Cost: parameters, "
+        "and inference and training time per image against 0 layers (medians over timed batches on this machine's "
+        "CPU).".format(exact), ""]
 
 
 def _mean_percent(values: Sequence[Optional[float]]) -> float:

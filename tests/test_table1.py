@@ -101,6 +101,13 @@ def test_table1_dry_run_lists_every_route_to_every_depth_for_each_seed():
             assert ("model.mode=baseline" in sets) == output.endswith("/control")
     layers = sorted({s for c in runs for s in option(c, "--set") if s.startswith("model.upgrade.layers=")})
     assert layers == ["model.upgrade.layers=last{}".format(n) for n in (1, 2, 3, 6)]
+    # Each seed trains its baseline, then what starts from its weights, then the runs from the start.
+    kinds = [option(c, "--output")[0].split("/", 4)[-1] for c in runs[:10]]
+    assert kinds == ["baseline", "control"] + ["{}/upgrade".format(n) for n in (1, 2, 3, 6)] + [
+        "{}/from_start".format(n) for n in (1, 2, 3, 6)]
+    one = run_script("reproduce.py", "--table", "1", "--dry-run", "--set", "seed=1", "--seeds", "1")
+    lines = [line for line in one.stdout.splitlines() if line.startswith("python")]
+    assert len(lines) == 10 and all(line.count("--set seed=1 ") == 1 and "/seed1/" in line for line in lines)
     unknown = run_script("reproduce.py", "--table", "1", "--rows", "fcn", "--dry-run")
     assert unknown.returncode == 2 and "unknown column(s) fcn of Table 1" in unknown.stderr
     other = run_script("reproduce.py", "--table", "3", "--report-only")

@@ -114,21 +114,23 @@ class ColumnPlan:
         return os.path.join(self.folder, "seed{}".format(seed), *parts)
 
     def runs(self) -> List[Run]:
-        """Every run, seed by seed: the baseline first, as the fine-tunes of its seed start from it."""
+        """Every run, seed by seed: the baseline, then the control and the upgrades, which start from its weights,
+        then the runs from the start, which need nothing (a session that ends early strands no baseline whose
+        fine-tunes still wait for its checkpoint)."""
         runs = []
         for seed in self.seeds:
-            common = self.overrides + ["seed={}".format(seed)]
+            # The seed's own entry replaces any the user gave (``--set seed=S --seeds 1`` runs seed S alone).
+            common = [entry for entry in self.overrides if not entry.startswith("seed=")] + ["seed={}".format(seed)]
             baseline = self._seed_folder(seed, "baseline")
             fine_tune = common + fine_tune_overrides(self.epochs, os.path.join(baseline, files.BEST))
             runs += [Run("baseline", 0, seed, self.column.baseline, common, baseline),
                      Run("control", 0, seed, self.column.upgrade, fine_tune + ["model.mode=baseline"],
                          self._seed_folder(seed, "control"))]
-            for depth in self.depths[1:]:
-                layers = ["model.upgrade.layers=last{}".format(depth)]
-                runs += [Run("from_start", depth, seed, self.column.dcn, common + layers,
-                             self._seed_folder(seed, str(depth), "from_start")),
-                         Run("upgrade", depth, seed, self.column.upgrade, fine_tune + layers,
-                             self._seed_folder(seed, str(depth), "upgrade"))]
+            layers = {depth: ["model.upgrade.layers=last{}".format(depth)] for depth in self.depths[1:]}
+            runs += [Run("upgrade", depth, seed, self.column.upgrade, fine_tune + layers[depth],
+                         self._seed_folder(seed, str(depth), "upgrade")) for depth in layers]
+            runs += [Run("from_start", depth, seed, self.column.dcn, common + layers[depth],
+                         self._seed_folder(seed, str(depth), "from_start")) for depth in layers]
         return runs
 
     def commands(self) -> List[str]:
@@ -140,8 +142,9 @@ class ColumnPlan:
             for entry in run.overrides:
                 command += ["--set", entry]
             command += ["--output", run.folder]
+            layers = " ({} layer{})".format(run.depth, "s" if run.depth > 1 else "") if run.depth else ""
             lines.append("{}{}  # {}{}".format("# done: " if _finished_record(run.folder) else "", shlex.join(command),
-                                               WHAT[run.kind], " ({} layers)".format(run.depth) if run.depth else ""))
+                                               WHAT[run.kind], layers))
         return lines
 
     def run(self, progress: bool = True) -> None:

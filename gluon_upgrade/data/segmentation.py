@@ -64,6 +64,20 @@ class SegmentationSet:
     first_class = "background"
     """The name of score channel 0, which the network scores besides ``classes``."""
 
+    def _read_with_gluoncv(self, root: str, split: str, mode: str, crop_size: int, base_size: int,
+                           object_classes: Tuple[str, ...], required: str, layout: str, prepare: str) -> None:
+        """Check the split and that ``required`` (a file or folder of the layout) exists, else a ``DataError``
+        with the ``layout`` and how to ``prepare`` it; then read ``root`` with GluonCV's reader (the class after
+        this one in the data set's bases)."""
+        if split not in SPLIT_LISTS:
+            raise DataError("segmentation split '{}': one of {}".format(split, ", ".join(SPLIT_LISTS)))
+        if not os.path.exists(required):
+            raise DataError("{}: no {}; the layout is {}. {}".format(root, required, layout, prepare))
+        self._object_classes = object_classes
+        normalize = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
+        super().__init__(root=os.path.expanduser(root), split=split, mode=mode, transform=normalize,
+                         base_size=base_size, crop_size=crop_size)
+
     @property
     def classes(self) -> Tuple[str, ...]:
         """The classes after ``first_class``: the object classes, without background."""
@@ -214,16 +228,9 @@ class COCOLayoutSegmentation(SegmentationSet, COCOSegmentation):
 
     def __init__(self, root: str, split: str = "train", mode: str = "train", crop_size: int = 480,
                  base_size: int = 520):
-        if split not in SPLIT_LISTS:
-            raise DataError("segmentation split '{}': one of {}".format(split, ", ".join(SPLIT_LISTS)))
-        annotations = layouts.coco_annotation_file(root, split + "2017")
-        if not os.path.isfile(annotations):
-            raise DataError("{}: no {}; the layout is {}. {}".format(root, annotations, layouts.COCO_LAYOUT,
-                                                                     layouts.COCO_PREPARE))
-        self._object_classes = COCOSegmentation.CLASSES[1:]
-        normalize = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
-        super().__init__(root=os.path.expanduser(root), split=split, mode=mode, transform=normalize,
-                         base_size=base_size, crop_size=crop_size)
+        self._read_with_gluoncv(root, split, mode, crop_size, base_size, COCOSegmentation.CLASSES[1:],
+                                layouts.coco_annotation_file(root, split + "2017"), layouts.COCO_LAYOUT,
+                                layouts.COCO_PREPARE)
 
     def annotations(self) -> Iterator[Tuple[str, np.ndarray]]:
         """``(file name, digest)`` of every image: a SHA-256 over the classes and instance masks (polygons or run
@@ -258,17 +265,10 @@ class ADE20KLayoutSegmentation(SegmentationSet, ADE20KSegmentation):
 
     def __init__(self, root: str, split: str = "train", mode: str = "train", crop_size: int = 480,
                  base_size: int = 520):
-        if split not in SPLIT_LISTS:
-            raise DataError("segmentation split '{}': one of {}".format(split, ", ".join(SPLIT_LISTS)))
         part = "training" if split == "train" else "validation"
         folder = os.path.join(os.path.expanduser(root), layouts.ADE20K_DIR, "images", part)
-        if not os.path.isdir(folder):
-            raise DataError("{}: no {}; the layout is {}. {}".format(root, folder, layouts.ADE20K_LAYOUT,
-                                                                     layouts.ADE20K_PREPARE))
-        self._object_classes = ADE20KSegmentation.CLASSES[1:]
-        normalize = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
-        super().__init__(root=os.path.expanduser(root), split=split, mode=mode, transform=normalize,
-                         base_size=base_size, crop_size=crop_size)
+        self._read_with_gluoncv(root, split, mode, crop_size, base_size, ADE20KSegmentation.CLASSES[1:], folder,
+                                layouts.ADE20K_LAYOUT, layouts.ADE20K_PREPARE)
         masked = {os.path.basename(image) for image in self.images}
         unmasked = sorted(name for name in os.listdir(folder) if name.endswith(".jpg") and name not in masked)
         if unmasked:  # GluonCV prints the missing mask and leaves the image out

@@ -30,7 +30,8 @@ def test_every_bundled_config_passes_the_dry_run(path):
     text = dry_run(config)
     header, body = text.split("\n", 1)
     assert yaml.safe_load(body) == config
-    assert isinstance(config.train.epochs, int) and all(isinstance(d, int) for d in config.train.lr_decay_epoch)
+    assert isinstance(config.train.epochs, int) and all(isinstance(d, int) for d in config.train.lr_decay_epoch or [])
+    assert config.train.lr_decay_epoch or config.train.lr_mode == "poly" or config.train.epochs < 3
     deformable = int(header.split(" parameters, ")[1].split()[0])
     assert deformable == (0 if config.model.mode == "baseline" else 3), header
 

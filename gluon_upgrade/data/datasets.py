@@ -355,9 +355,9 @@ def detection_dataset(data: dict, train: bool):
         A layout of class masks only (``voc_aug``, ``ade20k``), which has no boxes.
     """
     fmt = data["format"]
-    if fmt not in DEFAULT_SPLITS:
+    if fmt not in layouts.FORMATS:
         raise ConfigError("data.format {} holds class masks and no boxes; boxes are read from {}".format(
-            fmt, " or ".join(DEFAULT_SPLITS)))
+            fmt, " or ".join(layouts.FORMATS)))
     root = data_root(data)
     key = "train" if train else "val"
     splits = data[key + "_splits"] or DEFAULT_SPLITS[fmt][key]

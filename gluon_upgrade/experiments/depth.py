@@ -3,12 +3,13 @@ convolutions to upgrade.
 
 One trained baseline is upgraded at each depth and fine-tuned by the same rule; depth 0 fine-tunes the baseline
 unchanged, the control. Accuracy comes from those runs; parameters and inference/training speed are measured
-for every depth in one process, one after another, so their ratios to depth 0 compare like with like.
+for every depth in one process, each network in alternation with depth 0's, so their ratios compare like with
+like.
 """
 import os
-import time
+import statistics
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Sequence
+from typing import Callable, Dict, List, Mapping, Sequence, Tuple
 
 import mxnet as mx
 import numpy as np
@@ -17,6 +18,7 @@ from mxnet import autograd
 from ..config.loader import load_config
 from ..errors import ConfigError
 from ..models.build import build_network, config_classes, input_size
+from ..reporting.bench import alternate, ratio_spread
 from ..reporting.curves import plot_against
 from ..reporting.files import write_json, write_text
 from ..reporting.params import count_parameters
@@ -39,51 +41,71 @@ def depth_overrides(depth: int) -> List[str]:
 
 @dataclass
 class Speed:
-    """Milliseconds per image of one network: inference (hybridized forward) and a training step."""
+    """Milliseconds per image of one network, inference (hybridized forward) and a training step, and their
+    ratios to the reference network's (the first depth timed)."""
 
     params: int
     infer_ms: float
     train_ms: float
+    infer_ratio: float
+    train_ratio: float
 
 
-def measure_speed(config: Mapping, classes: Sequence[str], batch: int, repeats: int) -> Speed:
-    """Time the config's network for ``classes`` (random weights; speed does not depend on them) on a random
-    batch.
-
-    Inference is a hybridized forward pass; training is forward and backward of the sum of the training-mode
-    outputs plus an SGD update. Each is the median of ``repeats`` timings after two warm-up passes.
-    """
+def _timed_steps(config: Mapping, classes: Sequence[str], batch: int) -> Tuple[int, Callable, Callable]:
+    """The config's network for ``classes`` (random weights; speed does not depend on them) with its parameter
+    count, a hybridized forward pass on a random batch, and a training step: forward and backward of the sum of
+    the training-mode outputs plus an SGD update."""
     model = dict(config["model"], weights=None, pretrained=False)
-    ctx = [mx.cpu()]
-    net = build_network(model, classes, ctx)
+    net = build_network(model, classes, [mx.cpu()])
     size = input_size(model)
     data = mx.nd.random.uniform(shape=(batch, 3, size, size))
     net.hybridize(static_alloc=True, static_shape=True)
     trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.0})
 
-    def infer():
-        mx.nd.waitall()
-        start = time.perf_counter()
-        net(data)
-        mx.nd.waitall()
-        return time.perf_counter() - start
-
     def step():
-        mx.nd.waitall()
-        start = time.perf_counter()
         with autograd.record():
             outputs = net(data)
             total = mx.nd.add_n(*[out.sum() for out in outputs if out.dtype == np.float32])
         total.backward()
         trainer.step(batch)
-        mx.nd.waitall()
-        return time.perf_counter() - start
 
-    times = {}
-    for name, run in (("infer", infer), ("train", step)):
-        samples = [run() for _ in range(repeats + 2)][2:]
-        times[name] = 1000 * float(np.median(samples)) / batch
-    return Speed(count_parameters(net), times["infer"], times["train"])
+    return count_parameters(net), lambda: net(data), step
+
+
+def measure_speeds(configs: Mapping[int, Mapping], classes: Sequence[str], batch: int,
+                   repeats: int) -> Dict[int, Speed]:
+    """Parameters and time per image of each depth's network on this machine's CPU, with ratios to the first
+    depth's.
+
+    Each network is timed in alternation with the first one (``reporting.bench.alternate``: a round runs both
+    networks' inference and training step in turn), so load on the machine that comes and goes during the
+    measurement hits both alike; a ratio is the median of the per-round ratios and a time the median over
+    ``repeats`` rounds, after two warm-up rounds. Two networks are held at a time, so big ones fit in memory.
+    """
+    depths = list(configs)
+    reference = _timed_steps(configs[depths[0]], classes, batch)
+    alone = alternate({"infer": reference[1], "train": reference[2]}, repeats)
+    speeds = {depths[0]: Speed(reference[0], _per_image(alone["infer"], batch), _per_image(alone["train"], batch),
+                               1.0, 1.0)}
+    for depth in depths[1:]:
+        speeds[depth] = _timed_against(reference, configs[depth], classes, batch, repeats)
+    return speeds
+
+
+def _timed_against(reference: Tuple[int, Callable, Callable], config: Mapping, classes: Sequence[str], batch: int,
+                   repeats: int) -> Speed:
+    """The config's network timed in alternation with the reference's steps; it is freed on return."""
+    params, infer, train = _timed_steps(config, classes, batch)
+    times = alternate({"infer": infer, "train": train, "reference infer": reference[1],
+                       "reference train": reference[2]}, repeats)
+    return Speed(params, _per_image(times["infer"], batch), _per_image(times["train"], batch),
+                 ratio_spread(times["infer"], times["reference infer"])[0],
+                 ratio_spread(times["train"], times["reference train"])[0])
+
+
+def _per_image(seconds: Sequence[float], batch: int) -> float:
+    """Milliseconds per image of the median batch."""
+    return 1000 * statistics.median(seconds) / batch
 
 
 def _accuracy(values: Sequence[float]):
@@ -130,7 +152,7 @@ def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int]
         for path, extra in seeded_runs(os.path.join(folder, str(d)), configs[d]["seed"], seeds)] for d in depths}
     # The class names (one read of the validation set) fix the heads' size, the same at every depth.
     classes = config_classes(configs[depths[0]])
-    speeds = {d: measure_speed(configs[d], classes, batch, repeats) for d in depths}
+    speeds = measure_speeds(configs, classes, batch, repeats)
     reference = speeds[depths[0]]
     rows, data = [], {}
     for d in depths:
@@ -141,8 +163,7 @@ def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int]
         data[d] = {"layers": PAPER_NAMES.get(d, "last{}".format(d)), "final_map": float(np.mean(finals)),
                    "best_map": float(np.mean(bests)), "final_maps": finals, "best_maps": bests,
                    "params": speed.params, "infer_ms": speed.infer_ms, "train_ms": speed.train_ms,
-                   "infer_ratio": speed.infer_ms / reference.infer_ms,
-                   "train_ratio": speed.train_ms / reference.train_ms}
+                   "infer_ratio": speed.infer_ratio, "train_ratio": speed.train_ratio}
         paper = next((row for row in TABLE1 if row["layers"] == data[d]["layers"]), None)
         rows.append([d, data[d]["layers"], _accuracy(finals), _accuracy(bests), speed.params,
                      "{:+.2f}".format(100 * (speed.params / reference.params - 1)),
@@ -157,8 +178,8 @@ def run_depth_study(baseline: str, upgrade: str, out: str, depths: Sequence[int]
         "Each depth upgrades the last N 3x3 convolutions of the baseline's backbone ({}) and fine-tunes {} epochs "
         "by the paper's rule; 0 fine-tunes the baseline unchanged. Best is over the fine-tune's epochs (1 on). "
         "mAP is over {} seed(s) of the fine-tune (mean +- sample std with more than one). "
-        "Times are medians over {} batches of {} images on this machine's CPU, measured one network after "
-        "another in one process; x is the ratio to {} layers. "
+        "Times are medians over {} batches of {} images on this machine's CPU; x is the median ratio to {} "
+        "layers over the batches, each network timed in turn with that one. "
         "The paper's column is Table I (ResNet-101 Faster R-CNN on VOC, from Dai et al.), for the trend only."
         .format(configs[depths[-1]]["model"]["name"], runs[depths[0]][0].epochs, seeds, repeats, batch, depths[0]),
         ""])

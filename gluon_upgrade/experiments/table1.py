@@ -6,7 +6,7 @@ baseline trained on for the fine-tune's schedule, no upgrade); for every depth N
 layers from the start (the baseline's schedule) and the upgrade of that seed's baseline at N layers. Per depth
 the report gives each route's accuracy (mean +- std over seeds), the paired differences seed by seed (from the
 start - baseline, upgrade - control) with their standard error, and the cost of N layers (parameters, inference
-and training time against 0, ``depth.measure_speed``). Every run is a run directory the next call finds: finished
+and training time against 0, ``depth.measure_speeds``). Every run is a run directory the next call finds: finished
 ones are reused, interrupted ones resumed, so a long table can be run a seed or a column at a time.
 """
 import os
@@ -25,7 +25,7 @@ from ..reporting.files import write_json, write_text
 from ..reporting.tables import markdown_table, mean_std
 from ..tasks import task_of
 from ..training import rundir as files
-from .depth import DEPTHS, PAPER_NAMES, measure_speed
+from .depth import DEPTHS, PAPER_NAMES, measure_speeds
 from .effect_study import Paired
 from .paper import TABLE1
 from .runs import RunRecord, ensure_run, fine_tune_overrides, machines_line, read_run
@@ -216,15 +216,14 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
     finals = {kind_depth: _by_seed(group, seeds, lambda run: run.final(key)) for kind_depth, group in records.items()}
     config = load_config(plan.column.dcn, plan.overrides)
     classes = config_classes(config)
-    speeds = {d: measure_speed(load_config(plan.column.dcn, plan.overrides + (
-        ["model.upgrade.layers=last{}".format(d)] if d else ["model.mode=baseline"])), classes, batch, repeats)
-        for d in plan.depths}
+    speeds = measure_speeds({d: load_config(plan.column.dcn, plan.overrides + (
+        ["model.upgrade.layers=last{}".format(d)] if d else ["model.mode=baseline"])) for d in plan.depths},
+        classes, batch, repeats)
     baseline_best = _by_seed(records["baseline", 0], seeds, lambda run: run.best(key))
     depths, checked = {}, []
     for d in plan.depths:
         row = {"layers": PAPER_NAMES.get(d, "last{}".format(d)), "params": speeds[d].params,
-               "infer_ratio": speeds[d].infer_ms / speeds[0].infer_ms,
-               "train_ratio": speeds[d].train_ms / speeds[0].train_ms,
+               "infer_ratio": speeds[d].infer_ratio, "train_ratio": speeds[d].train_ratio,
                "infer_ms": speeds[d].infer_ms, "train_ms": speeds[d].train_ms}
         if d == 0:
             row.update(baseline=finals["baseline", 0], control=finals["control", 0])
@@ -306,8 +305,8 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
         "errors. Every upgrade starts from its seed's baseline (best epoch); {}. Compute to match: per seed, the "
         "training images the upgrade needed to first reach the final score of the network deformable from the "
         "start, over that network's (the paper: 60/240 = 0.25; never: not within its fine-tune). Cost: parameters, "
-        "and inference and training time per image against 0 layers (medians over timed batches on this machine's "
-        "CPU).".format(exact), ""]
+        "and inference and training time per image against 0 layers (each network timed in turn with 0 layers' on "
+        "this machine's CPU; the median of the per-batch ratios).".format(exact), ""]
 
 
 def _mean_percent(values: Sequence[Optional[float]]) -> float:

@@ -249,11 +249,12 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
 
 
 def _scores_cell(values: Sequence[Optional[float]]) -> str:
-    """Seed-aligned scores as mean +- std over the finished ones, with their count when some are missing."""
+    """Seed-aligned scores as mean +- std over the finished ones (one alone has no std), with their count when
+    some are missing."""
     present = [v for v in values if v is not None]
     if not present:
         return "not run yet"
-    text = mean_std(present)
+    text = mean_std(present) if len(present) > 1 else "{:.2f}".format(100 * present[0])
     return text if len(present) == len(values) else "{} ({} of {} seeds)".format(text, len(present), len(values))
 
 

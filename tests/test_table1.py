@@ -143,6 +143,7 @@ def test_table1_on_the_demo_segmenter_reports_what_its_runs_wrote(demo_voc, tmp_
         assert upgrade_rows[0]["miou"] == max(baseline_rows, key=lambda r: float(r["miou"]))["miou"]
     assert data["upgrade_epoch0_equals_baseline"] and data["depths"]["1"]["params"] > data["depths"]["0"]["params"]
     assert "scored its baseline's exactly" in text and os.path.exists(tmp_path / "table1.png")
+    assert os.path.exists(tmp_path / "table1_differences.png")
     assert run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=2, depths=(0, 1), overrides=small,
                       dry_run=True).count("# done: ") == 8
     # Results kept without checkpoints are reused; a fine-tune to train again needs its seed's baseline weights.

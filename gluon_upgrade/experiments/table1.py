@@ -14,13 +14,11 @@ import shlex
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from ..cli import program
 from ..config.loader import load_config
 from ..errors import ConfigError, list_names
 from ..models.build import config_classes
-from ..reporting.curves import plot_against
+from ..reporting.curves import plot_against, plot_effects
 from ..reporting.files import write_json, write_text
 from ..reporting.tables import markdown_table, mean_std
 from ..tasks import task_of
@@ -310,14 +308,14 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
         "this machine's CPU; the median of the per-batch ratios).".format(exact), ""]
 
 
-def _mean_percent(values: Sequence[Optional[float]]) -> float:
-    """The mean of the finished seeds' scores in percent; NaN (no point drawn) when none finished."""
-    present = [v for v in values if v is not None]
-    return 100 * float(np.mean(present)) if present else float("nan")
+def _percents(values: Sequence[Optional[float]]) -> List[Optional[float]]:
+    """Seed-aligned fractions in percent, None kept."""
+    return [None if v is None else 100 * v for v in values]
 
 
 def write_table1(plans: Sequence[ColumnPlan], out: str, command: str, demo: bool) -> str:
-    """Write ``<out>/table1.md``, ``.json`` and ``.png`` from the columns' runs on disk; return the text."""
+    """Write ``<out>/table1.md``, ``.json``, ``.png`` (scores by depth) and ``_differences.png`` (the paired
+    differences) from the columns' runs on disk; return the text."""
     results = {plan.column.key: column_result(plan) for plan in plans}
     lines = ["# Table I{}: deformable layers, from the start and by the upgrade".format(
         " on the demo data" if demo else ""), "", "Made by `{}`.".format(command), ""]
@@ -326,20 +324,27 @@ def write_table1(plans: Sequence[ColumnPlan], out: str, command: str, demo: bool
     text = "\n".join(lines)
     write_text(os.path.join(out, "table1.md"), text)
     write_json(os.path.join(out, "table1.json"), {"command": command, "columns": results})
-    panels = {}
-    for plan in plans:
-        result = results[plan.column.key]
-        if result is None:
-            continue
-        rows = result["depths"]
-        start = [_mean_percent(rows[d]["baseline" if d == "0" else "from_start"]) for d in rows]
-        upgrade = [_mean_percent(rows[d]["control" if d == "0" else "upgrade"]) for d in rows]
-        panels["{} ({}, %)".format(plan.column.key, plan.task.label)] = {
-            "from the start (0: baseline)": start, "upgrade (0: control)": upgrade}
-    if panels:
-        plot_against([int(d) for d in next(r for r in results.values() if r)["depths"]], panels,
-                     os.path.join(out, "table1.png"), "deformable 3x3 layers (last N of the backbone)",
-                     title="Table I: deformable layers, two routes")
+    finished = {plan.column.key: (plan, results[plan.column.key]) for plan in plans if results[plan.column.key]}
+    if finished:
+        depths = [int(d) for d in next(iter(finished.values()))[1]["depths"]]
+        scores, differences = {}, {}
+        for key, (plan, result) in finished.items():
+            rows = result["depths"]
+            scores["{} ({}, %)".format(key, plan.task.label)] = {
+                "from the start (0: baseline)": [_percents(rows[d]["baseline" if d == "0" else "from_start"])
+                                                 for d in rows],
+                "upgrade (0: control)": [_percents(rows[d]["control" if d == "0" else "upgrade"]) for d in rows]}
+            differences["{} {}".format(key, plan.task.label)] = {
+                "{} ({})".format(d, rows[d]["layers"]): {
+                    label: Paired(rows[d][name]["differences"]) if rows[d][name] else Paired([float("nan")])
+                    for label, name in (("from the start - baseline", "from_start_minus_baseline"),
+                                        ("upgrade - control", "upgrade_minus_control"))}
+                for d in rows if d != "0"}
+        plot_against(depths, scores, os.path.join(out, "table1.png"),
+                     "deformable 3x3 layers (last N of the backbone)",
+                     title="Table I: deformable layers, two routes (line: mean over seeds; dots: seeds)")
+        plot_effects(differences, os.path.join(out, "table1_differences.png"),
+                     "Table I: paired differences by depth (mean +- standard error over seeds)")
     return text
 
 

@@ -79,13 +79,23 @@ def save_figure(figure, out: str, title: Optional[str] = None, dpi: int = 110) -
     return out
 
 
-def plot_against(xs: Sequence, panels: Mapping[str, Mapping[str, Sequence[float]]], out: str, xlabel: str,
+def plot_against(xs: Sequence, panels: Mapping[str, Mapping[str, Sequence]], out: str, xlabel: str,
                  title: Optional[str] = None) -> str:
-    """One panel per entry of ``panels`` (y label -> {series label: values at ``xs``}); return ``out``."""
+    """One panel per entry of ``panels`` (y label -> {series label: values at ``xs``}); return ``out``.
+
+    A value is a number, or a list of one per seed (None for a seed not run): the line then joins the means of
+    the seeds present and each seed is a faint dot of the line's colour, so the spread shows beside the mean.
+    """
     figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
     for ax, (ylabel, series) in zip(axes[0], panels.items()):
         for label, values in series.items():
-            ax.plot(xs, values, marker="o", label=label)
+            seeds = [[v for v in value if v is not None] if isinstance(value, (list, tuple)) else [value]
+                     for value in values]
+            means = [float(np.mean(present)) if present else float("nan") for present in seeds]
+            line, = ax.plot(xs, means, marker="o", label=label)
+            if any(len(present) > 1 for present in seeds):
+                dots = [(x, v) for x, present in zip(xs, seeds) for v in present]
+                ax.scatter(*zip(*dots), color=line.get_color(), alpha=0.35, s=14)
         ax.set_xticks(list(xs))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)

@@ -324,28 +324,36 @@ def write_table1(plans: Sequence[ColumnPlan], out: str, command: str, demo: bool
     text = "\n".join(lines)
     write_text(os.path.join(out, "table1.md"), text)
     write_json(os.path.join(out, "table1.json"), {"command": command, "columns": results})
-    finished = {plan.column.key: (plan, results[plan.column.key]) for plan in plans if results[plan.column.key]}
-    if finished:
-        depths = [int(d) for d in next(iter(finished.values()))[1]["depths"]]
-        scores, differences = {}, {}
-        for key, (plan, result) in finished.items():
-            rows = result["depths"]
-            scores["{} ({}, %)".format(key, plan.task.label)] = {
-                "from the start (0: baseline)": [_percents(rows[d]["baseline" if d == "0" else "from_start"])
-                                                 for d in rows],
-                "upgrade (0: control)": [_percents(rows[d]["control" if d == "0" else "upgrade"]) for d in rows]}
-            differences["{} {}".format(key, plan.task.label)] = {
-                "{} ({})".format(d, rows[d]["layers"]): {
-                    label: Paired(rows[d][name]["differences"]) if rows[d][name] else Paired([float("nan")])
-                    for label, name in (("from the start - baseline", "from_start_minus_baseline"),
-                                        ("upgrade - control", "upgrade_minus_control"))}
-                for d in rows if d != "0"}
-        plot_against(depths, scores, os.path.join(out, "table1.png"),
-                     "deformable 3x3 layers (last N of the backbone)",
-                     title="Table I: deformable layers, two routes (line: mean over seeds; dots: seeds)")
-        plot_effects(differences, os.path.join(out, "table1_differences.png"),
-                     "Table I: paired differences by depth (mean +- standard error over seeds)")
+    draw_table1(plans, results, out)
     return text
+
+
+def draw_table1(plans: Sequence[ColumnPlan], results: Dict[str, Optional[dict]], out: str) -> None:
+    """``<out>/table1.png``, each route's scores by depth (the mean of the seeds and a dot per seed), and
+    ``table1_differences.png``, the paired differences by depth with their standard errors; nothing while no
+    run has finished."""
+    finished = {plan.column.key: (plan, results[plan.column.key]) for plan in plans if results[plan.column.key]}
+    if not finished:
+        return
+    depths = [int(d) for d in next(iter(finished.values()))[1]["depths"]]
+    scores, differences = {}, {}
+    for key, (plan, result) in finished.items():
+        rows = result["depths"]
+        scores["{} ({}, %)".format(key, plan.task.label)] = {
+            "from the start (0: baseline)": [_percents(rows[d]["baseline" if d == "0" else "from_start"])
+                                             for d in rows],
+            "upgrade (0: control)": [_percents(rows[d]["control" if d == "0" else "upgrade"]) for d in rows]}
+        differences["{} {}".format(key, plan.task.label)] = {
+            "{} ({})".format(d, rows[d]["layers"]): {
+                label: Paired(rows[d][name]["differences"]) if rows[d][name] else Paired([float("nan")])
+                for label, name in (("from the start - baseline", "from_start_minus_baseline"),
+                                    ("upgrade - control", "upgrade_minus_control"))}
+            for d in rows if d != "0"}
+    plot_against(depths, scores, os.path.join(out, "table1.png"),
+                 "deformable 3x3 layers (last N of the backbone)",
+                 title="Table I: deformable layers, two routes (line: mean over seeds; dots: seeds)")
+    plot_effects(differences, os.path.join(out, "table1_differences.png"),
+                 "Table I: paired differences by depth (mean +- standard error over seeds)")
 
 
 def run_table1(out: str, columns: Optional[Sequence[str]] = None, demo: bool = False, seeds: int = 3,

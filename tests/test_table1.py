@@ -172,6 +172,18 @@ def test_table1_on_the_demo_segmenter_reports_what_its_runs_wrote(demo_voc, tmp_
         100 * (final("seed1", "1", "upgrade") - final("seed1", "control")), abs=1e-4)]
     assert row["from_start_minus_baseline"] == data["depths"]["1"]["from_start_minus_baseline"]
     assert list(row["match_fraction"]) == ["1"] and partial["missing"] == ["seed0/1/upgrade"]
-    assert "Partial: 7 of 8 runs finished" in text and "nan" not in text
+    assert "Partial: 7 of 8 runs finished" in text and "nan" not in text and "Seeds wanted: 3 (" in text
     assert "| {:.2f} (1 of 2 seeds) |".format(100 * final("seed1", "1", "upgrade")) in text  # one seed: no std
     assert not (folder / "seed0" / "1" / "upgrade" / "state.json").exists()
+
+
+def test_the_seeds_a_paired_difference_wants():
+    from gluon_upgrade.experiments.table1 import seeds_wanted
+    assert seeds_wanted(None) == 3 and seeds_wanted({"differences": [1.0, 2.0]}) == 3
+    # mean 1.0, std 0.1, SE 0.1 / sqrt(3) = 0.058: 17 SEs from 0
+    assert seeds_wanted({"differences": [1.0, 1.1, 0.9]}) == 3
+    # mean 0.067, std 0.252, SE 0.145: within two SEs
+    assert seeds_wanted({"differences": [0.1, -0.2, 0.3]}) == 5
+    assert seeds_wanted({"differences": [0.1, -0.1, 0.1, -0.1, 0.0]}) == 5
+    assert seeds_wanted({"differences": [0.0, 0.0, 0.0]}) == 5  # no spread and no difference
+    assert seeds_wanted({"differences": [0.1, -0.2, 0.3, 0.0, 0.1, 0.2]}) == 6  # has more than the rule asks

@@ -256,6 +256,35 @@ def _scores_cell(values: Sequence[Optional[float]]) -> str:
     return text if len(present) == len(values) else "{} ({} of {} seeds)".format(text, len(present), len(values))
 
 
+MIN_SEEDS, UNSURE_SEEDS = 3, 5
+"""The seeds a paired difference needs: at least 3, and 5 while its mean is within two standard errors of 0."""
+
+DIFFERENCES = (("from_start_minus_baseline", "from the start - baseline"),
+               ("upgrade_minus_control", "upgrade - control"))
+"""The paired differences of each depth: key in ``table1.json`` and title."""
+
+
+def seeds_wanted(paired: Optional[dict]) -> int:
+    """How many seeds the rule (``MIN_SEEDS``, ``UNSURE_SEEDS``) asks of a paired difference from
+    ``table1.json`` (None: no seed has both runs): ``MIN_SEEDS`` until it has them, then ``UNSURE_SEEDS`` while
+    its mean is within two standard errors of 0, else the seeds it has."""
+    if paired is None or len(paired["differences"]) < MIN_SEEDS:
+        return MIN_SEEDS
+    paired = Paired(paired["differences"])
+    unsure = paired.mean == 0 or abs(paired.mean) < 2 * paired.se
+    return max(paired.n, UNSURE_SEEDS if unsure else MIN_SEEDS)
+
+
+def _seeds_line(result: dict) -> str:
+    """The seeds the column's differences ask for by the rule, and which ask for more than ``MIN_SEEDS``."""
+    wanted = {(d, title): seeds_wanted(row[key]) for d, row in result["depths"].items() if d != "0"
+              for key, title in DIFFERENCES}
+    unsure = ["{} at {}".format(title, d) for (d, title), n in wanted.items() if n > MIN_SEEDS]
+    return ("Seeds wanted: {} (`--seeds N` adds them; at least {}, and {} where a paired difference over {} or "
+            "more seeds is within two standard errors of 0{}).".format(max(wanted.values(), default=MIN_SEEDS), MIN_SEEDS, UNSURE_SEEDS,
+                                              MIN_SEEDS, ": " + ", ".join(unsure) if unsure else ""))
+
+
 def _paired_cells(paired: Optional[dict]) -> Tuple[str, str]:
     """A paired difference from ``table1.json`` as its text (``Paired.text``) and its mean in standard errors
     (empty below two seeds, which have no standard error, or with none of spread); empty while no seed has both
@@ -278,8 +307,7 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
         if d == "0":
             cells = [_scores_cell(row["baseline"]), "", _scores_cell(row["control"]), "", "", "", ""]
         else:
-            start, start_se = _paired_cells(row["from_start_minus_baseline"])
-            upgrade, upgrade_se = _paired_cells(row["upgrade_minus_control"])
+            (start, start_se), (upgrade, upgrade_se) = [_paired_cells(row[key]) for key, _ in DIFFERENCES]
             cells = [_scores_cell(row["from_start"]), start, _scores_cell(row["upgrade"]), upgrade, start_se,
                      upgrade_se, ", ".join("never" if f is None else "{:.2f}".format(f)
                                            for f in row["match_fraction"].values())]
@@ -298,7 +326,7 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
     return lines + partial + [
         "`{}`, seeds {}; {:.1f} minutes of training and evaluation.  ".format(
             result["network"], ", ".join(map(str, result["seeds"])), result["minutes"]),
-        result["machines"], "", markdown_table(headers, rows), "",
+        result["machines"], "", markdown_table(headers, rows), "", _seeds_line(result), "",
         "Accuracy is the last epoch's, mean +- std over seeds. Differences are paired by seed (the seeds where both "
         "runs finished), in points, as mean +- standard error (seeds positive / seeds), and that mean in standard "
         "errors. Every upgrade starts from its seed's baseline (best epoch); {}. Compute to match: per seed, the "
@@ -345,9 +373,8 @@ def draw_table1(plans: Sequence[ColumnPlan], results: Dict[str, Optional[dict]],
             "upgrade (0: control)": [_percents(rows[d]["control" if d == "0" else "upgrade"]) for d in rows]}
         differences["{} {}".format(key, plan.task.label)] = {
             "{} ({})".format(d, rows[d]["layers"]): {
-                label: Paired(rows[d][name]["differences"]) if rows[d][name] else Paired([float("nan")])
-                for label, name in (("from the start - baseline", "from_start_minus_baseline"),
-                                    ("upgrade - control", "upgrade_minus_control"))}
+                title: Paired(rows[d][key]["differences"]) if rows[d][key] else Paired([float("nan")])
+                for key, title in DIFFERENCES}
             for d in rows if d != "0"}
     plot_against(depths, scores, os.path.join(out, "table1.png"),
                  "deformable 3x3 layers (last N of the backbone)",

@@ -112,6 +112,10 @@ def test_table1_dry_run_lists_every_route_to_every_depth_for_each_seed():
     assert unknown.returncode == 2 and "unknown column(s) fcn of Table 1" in unknown.stderr
     other = run_script("reproduce.py", "--table", "3", "--report-only")
     assert other.returncode == 2 and "--report-only is for Table 1" in other.stderr
+    jobs = run_script("reproduce.py", "--table", "3", "--jobs", "2", "--dry-run")
+    assert jobs.returncode == 2 and "--jobs is for Table 1" in jobs.stderr
+    none = run_script("reproduce.py", "--table", "1", "--jobs", "0")
+    assert (none.returncode, none.stderr.strip()) == (2, "error: jobs must be 1 or more, not 0")
 
 
 @pytest.mark.slow
@@ -175,6 +179,42 @@ def test_table1_on_the_demo_segmenter_reports_what_its_runs_wrote(demo_voc, tmp_
     assert "Partial: 7 of 8 runs finished" in text and "nan" not in text and "Seeds wanted: 3 (" in text
     assert "| {:.2f} (1 of 2 seeds) |".format(100 * final("seed1", "1", "upgrade")) in text  # one seed: no std
     assert not (folder / "seed0" / "1" / "upgrade" / "state.json").exists()
+
+
+@pytest.mark.slow
+def test_table1_runs_side_by_side_each_fine_tune_after_its_baseline(demo_voc, tmp_path):
+    """Two jobs at a time at 0 and 1 layers, one seed: every run finishes, the fine-tunes start once the
+    baseline has finished and from its weights, and a run cut short is resumed."""
+    import json
+    small = ["data.root=" + demo_voc.root, "model.data_shape=64", "model.pretrained_base=false", "train.epochs=2",
+             "train.lr_decay_epoch=[]", "train.warmup_epochs=0", "train.batch_size=4", "eval.batch_size=6",
+             "data.num_workers=0"]
+    lines = []
+    run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=1, depths=(0, 1), overrides=small, command="t",
+               jobs=2, log=lines.append)
+    events = [line.split()[1:3] for line in lines]
+    names = ["demo_fcn/seed0/" + name for name in ("baseline", "control", "1/upgrade", "1/from_start")]
+    assert sorted(name for word, name in events if word == "done") == sorted(names)
+    for tune in names[1:3]:
+        assert events.index(["done", names[0]]) < events.index(["start", tune])
+    # The baseline and the run from the start, which needs nothing, trained side by side.
+    assert events[:2] == [["start", names[0]], ["start", names[3]]]
+    folder = tmp_path / "table1" / "demo_fcn" / "seed0"
+    baseline = read_metrics(str(folder / "baseline"))
+    assert read_metrics(str(folder / "1" / "upgrade"))[0]["miou"] == max(
+        baseline, key=lambda r: float(r["miou"]))["miou"]
+    assert json.load(open(tmp_path / "table1.json"))["columns"]["demo_fcn"]["finished"] == 4
+    # An interrupted run (its last epoch undone) is resumed by the next call, not trained anew.
+    state = json.load(open(folder / "1" / "from_start" / "state.json"))
+    state["epoch"] = 1
+    json.dump(state, open(folder / "1" / "from_start" / "state.json", "w"))
+    lines.clear()
+    run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=1, depths=(0, 1), overrides=small, command="t",
+               jobs=2, log=lines.append)
+    assert [line.split()[1:3] for line in lines] == [["start", names[3]], ["done", names[3]]]
+    starts = json.load(open(folder / "1" / "from_start" / "machine.json"))
+    assert [start["from_epoch"] for start in starts] == [0, 1]
+    assert [row["epoch"] for row in read_metrics(str(folder / "1" / "from_start"))] == ["1", "2"]
 
 
 def test_the_seeds_a_paired_difference_wants():

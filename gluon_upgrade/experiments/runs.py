@@ -113,26 +113,32 @@ def _number(text: str) -> Optional[float]:
         return float(text)
 
 
-def ensure_run(config: Mapping, output: str, progress: bool = True) -> RunRecord:
-    """Train ``config`` into ``output`` unless that is already done; return the finished run.
+def prepare_run(config: Mapping, output: str) -> str:
+    """What training ``config`` into ``output`` still needs: ``"done"`` (a finished run of the same config),
+    ``"resume"`` (an interrupted one with its checkpoints) or ``"train"`` (nothing there yet; anything else there,
+    such as another config or a copy without checkpoints like committed results, is deleted first).
 
-    A run directory with the same config and its checkpoints is reused when finished and resumed when not.
-    Configs are compared through the schema: a key added since the run was made counts at its default. Anything
-    else there (another config, or a copy without checkpoints, such as committed results) is replaced by a new
-    run.
+    Configs are compared through the schema: a key added since the run was made counts at its default.
     """
     run = RunDir(output)
     if run.holds_run():
         same = _same_config(run, config)
         state = run.recover() if same else None
         if same and state is not None and os.path.exists(run.file(files.LAST)):
-            record = read_run(output)
-            if not record.finished:
-                train(config, output, resume=True, progress=progress)
-                record = read_run(output)
-            return record
+            return "done" if read_run(output).finished else "resume"
         _clear(run)
-    train(config, output, progress=progress)
+    return "train"
+
+
+def ensure_run(config: Mapping, output: str, progress: bool = True) -> RunRecord:
+    """Train ``config`` into ``output`` unless that is already done; return the finished run.
+
+    A run directory with the same config and its checkpoints is reused when finished and resumed when not;
+    anything else there is replaced by a new run (``prepare_run``).
+    """
+    action = prepare_run(config, output)
+    if action != "done":
+        train(config, output, resume=action == "resume", progress=progress)
     return read_run(output)
 
 

@@ -9,14 +9,16 @@ start - baseline, upgrade - control) with their standard error, and the cost of 
 and training time against 0, ``depth.measure_speeds``). Every run is a run directory the next call finds: finished
 ones are reused, interrupted ones resumed, so a long table can be run a seed or a column at a time.
 """
+import functools
 import os
 import shlex
+import sys
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..cli import program
 from ..config.loader import load_config
-from ..errors import ConfigError, list_names
+from ..errors import ConfigError, TrainingError, list_names
 from ..models.build import config_classes
 from ..reporting.curves import plot_against, plot_effects
 from ..reporting.files import write_json, write_text
@@ -26,7 +28,8 @@ from ..training import rundir as files
 from .depth import DEPTHS, PAPER_NAMES, measure_speeds
 from .effect_study import Paired
 from .paper import TABLE1
-from .runs import RunRecord, ensure_run, fine_tune_overrides, machines_line, read_run
+from .parallel import Job, run_jobs
+from .runs import RunRecord, ensure_run, fine_tune_overrides, machines_line, prepare_run, read_run
 from .table2_seeds import match_fraction
 
 
@@ -154,15 +157,40 @@ class ColumnPlan:
         ConfigError
             A fine-tune still to train whose seed's finished baseline has no ``best.params`` left.
         """
-        for run in self.runs():
-            if _finished_record(run.folder):
-                continue
+        for run in self._pending():
+            ensure_run(load_config(run.config, run.overrides), run.folder, progress)
+
+    def jobs(self) -> List[Job]:
+        """The runs not finished yet as jobs for ``parallel.run_jobs`` (``python -m gluon_upgrade train``), named
+        by their folder under the column's; a fine-tune needs its seed's baseline when that is still to train.
+
+        Raises
+        ------
+        ConfigError
+            As ``run``.
+        """
+        pending = self._pending()
+        names = {run.folder: "{}/{}".format(self.column.key, os.path.relpath(run.folder, self.folder))
+                 for run in pending}
+        jobs = []
+        for run in pending:
             baseline = self._seed_folder(run.seed, "baseline")
-            if run.kind in ("control", "upgrade") and not os.path.exists(os.path.join(baseline, files.BEST)):
+            needs = names.get(baseline) if run.kind in ("control", "upgrade") else None
+            jobs.append(Job(names[run.folder], functools.partial(_train_command, run), needs))
+        return jobs
+
+    def _pending(self) -> List[Run]:
+        """The runs not finished, in ``runs`` order, after checking that each fine-tune's baseline is there to
+        train or still has its weights."""
+        pending = [run for run in self.runs() if not _finished_record(run.folder)]
+        for run in pending:
+            baseline = self._seed_folder(run.seed, "baseline")
+            if run.kind in ("control", "upgrade") and _finished_record(baseline) and not os.path.exists(
+                    os.path.join(baseline, files.BEST)):
                 raise ConfigError("{} needs {}, which is gone (results kept without checkpoints?); delete {} and "
                                   "the fine-tunes of seed {} to train them again".format(
                                       run.folder, os.path.join(baseline, files.BEST), baseline, run.seed))
-            ensure_run(load_config(run.config, run.overrides), run.folder, progress)
+        return pending
 
     def records(self) -> Dict[Tuple[str, int], Dict[int, RunRecord]]:
         """(kind, depth) -> {seed: run} of the runs finished so far (a table filled over several sessions is
@@ -174,6 +202,17 @@ class ColumnPlan:
             if record is not None:
                 found[run.kind, run.depth][run.seed] = record
         return found
+
+
+def _train_command(run: Run) -> List[str]:
+    """The command line that trains ``run`` into its folder, resuming it if it was interrupted (what is left
+    there of anything else is deleted first, as ``ensure_run`` does)."""
+    command = [sys.executable, "-m", "gluon_upgrade", "train", "--config", run.config, "--output", run.folder,
+               "--no-progress"]
+    for entry in run.overrides:
+        command += ["--set", entry]
+    return command + (["--resume"] if prepare_run(load_config(run.config, run.overrides), run.folder) == "resume"
+                      else [])
 
 
 def _finished_record(folder: str) -> Optional[RunRecord]:
@@ -385,13 +424,31 @@ def draw_table1(plans: Sequence[ColumnPlan], results: Dict[str, Optional[dict]],
 
 def run_table1(out: str, columns: Optional[Sequence[str]] = None, demo: bool = False, seeds: int = 3,
                depths: Sequence[int] = DEPTHS, overrides: Sequence[str] = (), command: str = "",
-               progress: bool = True, dry_run: bool = False, report_only: bool = False) -> str:
+               progress: bool = True, dry_run: bool = False, report_only: bool = False, jobs: int = 1,
+               log: Callable[[str], None] = print) -> str:
     """Run (or, with ``dry_run``, list) Table I's runs and write its report; return the text or the list. With
-    ``report_only``, train nothing: report the runs finished so far (those of a table filled over sessions)."""
+    ``report_only``, train nothing: report the runs finished so far (those of a table filled over sessions).
+    With ``jobs`` above 1, train that many runs at a time, each in its own process (``parallel.run_jobs``; a line
+    to ``log`` as each starts and ends).
+
+    Raises
+    ------
+    TrainingError
+        Some of the ``jobs`` runs failed (the report covers the others).
+    """
+    if jobs < 1:
+        raise ConfigError("jobs must be 1 or more, not {}".format(jobs))
     plans = [ColumnPlan(column, out, depths, seeds, overrides) for column in select_columns(columns, demo)]
     if dry_run:
         return "\n".join(line for plan in plans for line in plan.commands())
-    if not report_only:
+    failed = []
+    if jobs > 1 and not report_only:
+        failed = run_jobs([job for plan in plans for job in plan.jobs()], jobs, log)
+    elif not report_only:
         for plan in plans:
             plan.run(progress)
-    return write_table1(plans, out, command, demo)
+    text = write_table1(plans, out, command, demo)
+    if failed:
+        raise TrainingError("{} of Table I's runs failed or could not start: {} (the lines above and each run's log.txt say why); "
+                            "the report covers the others".format(len(failed), ", ".join(failed)))
+    return text

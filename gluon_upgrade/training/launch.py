@@ -119,18 +119,23 @@ def run(processes: Sequence[Process], grace: float = 30.0, stop_grace: float = 1
     try:
         handles = [handle for _, handle in started]
         _wait_all(handles, grace if status == 0 else 0)
-        for handle in handles:
-            if handle.poll() is None:
-                handle.terminate()
-        # A worker blocked inside a kvstore call never runs its SIGTERM handler: kill what is left.
-        _wait_all(handles, stop_grace)
-        for handle in handles:
-            if handle.poll() is None:
-                handle.kill()
-                handle.wait()
+        # A worker blocked inside a kvstore call never runs its SIGTERM handler: SIGKILL ends what is left.
+        stop_processes(handles, stop_grace)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return status
+
+
+def stop_processes(handles: Sequence[subprocess.Popen], grace: float) -> None:
+    """SIGTERM to each process still running, then SIGKILL to those still running ``grace`` seconds later."""
+    for handle in handles:
+        if handle.poll() is None:
+            handle.terminate()
+    _wait_all(handles, grace)
+    for handle in handles:
+        if handle.poll() is None:
+            handle.kill()
+            handle.wait()
 
 
 def _wait_all(handles: Sequence[subprocess.Popen], seconds: float) -> None:

@@ -51,6 +51,19 @@ def test_a_failed_job_is_reported_with_its_last_line_and_the_jobs_that_need_it_d
     assert not (tmp_path / "tune.start").exists() and (tmp_path / "other.end").exists()
 
 
+def test_a_job_whose_command_cannot_be_made_fails_alone(tmp_path):
+    from gluon_upgrade.errors import ConfigError
+
+    def refuse():
+        raise ConfigError("config.yaml: unknown key train.foo")
+
+    lines = []
+    jobs = [Job("broken", refuse), job("tune", tmp_path, needs="broken"), job("other", tmp_path)]
+    assert run_jobs(jobs, slots=2, log=lines.append) == ["broken", "tune"]
+    assert lines[0].endswith(" FAILED broken (not started): config.yaml: unknown key train.foo")
+    assert (tmp_path / "other.end").exists() and not (tmp_path / "tune.start").exists()
+
+
 def test_each_job_gets_its_share_of_the_cores_unless_the_environment_says(tmp_path, monkeypatch):
     write = "open(os.path.join({!r}, 'threads'), 'w').write(os.environ['OMP_NUM_THREADS'])".format(str(tmp_path))
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)

@@ -44,8 +44,8 @@ def parse_args(argv=None):
                         help="Table 1: write the report from the runs finished so far, train nothing (a table "
                              "filled over several sessions)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="Table 1: train N runs at a time, each a process with its share of the cores (a "
-                             "small network trains faster per core on fewer threads; default 1)")
+                        help="Table 1: train N runs at a time, each a process with its share of the cores "
+                             "(default 1: one run at a time on all of them)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
+from ..errors import GluonUpgradeError
 from ..training.launch import stop_processes
 from ..training.signals import interrupt
 
@@ -30,7 +31,8 @@ class Job:
 def run_jobs(jobs: Sequence[Job], slots: int, log: Callable[[str], None] = print,
              stop_grace: float = 60.0) -> List[str]:
     """Run ``jobs`` at most ``slots`` at a time, in their order as far as their needs allow; return the names of
-    those that failed, or did not start because the job they need failed.
+    those that failed (a command that could not be made or started counts), or did not start because the job
+    they need failed.
 
     Each job runs with ``OMP_NUM_THREADS`` set to the machine's cores over ``slots`` (at least 1) unless the
     environment sets it. Its output goes to a temporary file, whose last line (a command's one ``error:`` line)
@@ -70,14 +72,22 @@ def run_jobs(jobs: Sequence[Job], slots: int, log: Callable[[str], None] = print
                 elif len(running) < slots and (job.needs is None or done.get(job.needs, True)):
                     waiting.remove(job)
                     output = tempfile.TemporaryFile()
-                    running[job.name] = (subprocess.Popen(job.command(), env=env, stdout=output,
-                                                          stderr=subprocess.STDOUT), output, time.monotonic())
+                    try:
+                        process = subprocess.Popen(job.command(), env=env, stdout=output, stderr=subprocess.STDOUT)
+                    except (GluonUpgradeError, OSError) as err:  # a config that no longer loads, say
+                        output.close()
+                        failed.append(job.name)
+                        say("FAILED {} (not started): {}".format(job.name, err))
+                        continue
+                    running[job.name] = (process, output, time.monotonic())
                     say("start {} ({} running, {} waiting)".format(job.name, len(running), len(waiting)))
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    except BaseException as err:
+        # Ctrl-C, SIGTERM or a bug here: no job is left running without the process that watches it.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
         stop_processes([process for process, _, _ in running.values()], stop_grace)
-        say("interrupted: stopped {}".format(", ".join(running) or "nothing"))
+        say("{}: stopped {}".format("interrupted" if isinstance(err, KeyboardInterrupt) else "error",
+                                    ", ".join(running) or "nothing"))
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)

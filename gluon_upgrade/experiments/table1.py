@@ -320,8 +320,9 @@ def _seeds_line(result: dict) -> str:
               for key, title in DIFFERENCES}
     unsure = ["{} at {}".format(title, d) for (d, title), n in wanted.items() if n > MIN_SEEDS]
     return ("Seeds wanted: {} (`--seeds N` adds them; at least {}, and {} where a paired difference over {} or "
-            "more seeds is within two standard errors of 0{}).".format(max(wanted.values(), default=MIN_SEEDS), MIN_SEEDS, UNSURE_SEEDS,
-                                              MIN_SEEDS, ": " + ", ".join(unsure) if unsure else ""))
+            "more seeds is within two standard errors of 0{}).".format(
+                max(wanted.values(), default=MIN_SEEDS), MIN_SEEDS, UNSURE_SEEDS, MIN_SEEDS,
+                ": " + ", ".join(unsure) if unsure else ""))
 
 
 def _paired_cells(paired: Optional[dict]) -> Tuple[str, str]:
@@ -404,13 +405,13 @@ def draw_table1(plans: Sequence[ColumnPlan], results: Dict[str, Optional[dict]],
         return
     depths = [int(d) for d in next(iter(finished.values()))[1]["depths"]]
     scores, differences = {}, {}
-    for key, (plan, result) in finished.items():
+    for column, (plan, result) in finished.items():
         rows = result["depths"]
-        scores["{} ({}, %)".format(key, plan.task.label)] = {
+        scores["{} ({}, %)".format(column, plan.task.label)] = {
             "from the start (0: baseline)": [_percents(rows[d]["baseline" if d == "0" else "from_start"])
                                              for d in rows],
             "upgrade (0: control)": [_percents(rows[d]["control" if d == "0" else "upgrade"]) for d in rows]}
-        differences["{} {}".format(key, plan.task.label)] = {
+        differences["{} {}".format(column, plan.task.label)] = {
             "{} ({})".format(d, rows[d]["layers"]): {
                 title: Paired(rows[d][key]["differences"]) if rows[d][key] else Paired([float("nan")])
                 for key, title in DIFFERENCES}
@@ -449,6 +450,6 @@ def run_table1(out: str, columns: Optional[Sequence[str]] = None, demo: bool = F
             plan.run(progress)
     text = write_table1(plans, out, command, demo)
     if failed:
-        raise TrainingError("{} of Table I's runs failed or could not start: {} (the lines above and each run's log.txt say why); "
-                            "the report covers the others".format(len(failed), ", ".join(failed)))
+        raise TrainingError("{} of Table I's runs failed or could not start: {} (the lines above and each run's "
+                            "log.txt say why); the report covers the others".format(len(failed), ", ".join(failed)))
     return text

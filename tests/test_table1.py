@@ -227,3 +227,16 @@ def test_the_seeds_a_paired_difference_wants():
     assert seeds_wanted({"differences": [0.1, -0.1, 0.1, -0.1, 0.0]}) == 5
     assert seeds_wanted({"differences": [0.0, 0.0, 0.0]}) == 5  # no spread and no difference
     assert seeds_wanted({"differences": [0.1, -0.2, 0.3, 0.0, 0.1, 0.2]}) == 6  # has more than the rule asks
+
+
+def test_side_by_side_runs_that_fail_are_named_and_the_report_still_written(tmp_path):
+    from gluon_upgrade.errors import TrainingError
+    lines = []
+    with pytest.raises(TrainingError, match=r"^4 of Table I's runs failed or could not start: demo_fcn/seed0/baseline"):
+        run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=1, depths=(0, 1), jobs=2, log=lines.append,
+                   overrides=["data.root=" + str(tmp_path / "nowhere")])
+    failed = [line for line in lines if " FAILED demo_fcn/seed0/" in line]
+    assert len(failed) == 2 and all("(exit 2 after" in line and "nowhere" in line for line in failed)
+    assert sum(" skipped demo_fcn/seed0/" in line and "it needs demo_fcn/seed0/baseline" in line
+               for line in lines) == 2
+    assert "Not run yet" in (tmp_path / "table1.md").read_text()

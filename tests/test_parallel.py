@@ -51,6 +51,11 @@ def test_a_failed_job_is_reported_with_its_last_line_and_the_jobs_that_need_it_d
     assert not (tmp_path / "tune.start").exists() and (tmp_path / "other.end").exists()
 
 
+def test_the_failed_jobs_are_named_in_the_order_given_not_the_order_they_end(tmp_path):
+    jobs = [job("slow", tmp_path, seconds=1.0, code="sys.exit(1)"), job("quick", tmp_path, code="sys.exit(1)")]
+    assert run_jobs(jobs, slots=2, log=lambda line: None) == ["slow", "quick"]
+
+
 def test_a_job_whose_command_cannot_be_made_fails_alone(tmp_path):
     from gluon_upgrade.errors import ConfigError
 

@@ -232,7 +232,9 @@ def test_the_seeds_a_paired_difference_wants():
 def test_side_by_side_runs_that_fail_are_named_and_the_report_still_written(tmp_path):
     from gluon_upgrade.errors import TrainingError
     lines = []
-    with pytest.raises(TrainingError, match=r"^4 of Table I's runs failed or could not start: demo_fcn/seed0/baseline"):
+    # Named in the table's order, whichever of the two side-by-side runs failed first.
+    named = ", ".join("demo_fcn/seed0/" + run for run in ("baseline", "control", "1/upgrade", "1/from_start"))
+    with pytest.raises(TrainingError, match="^4 of Table I's runs failed or could not start: {} ".format(named)):
         run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=1, depths=(0, 1), jobs=2, log=lines.append,
                    overrides=["data.root=" + str(tmp_path / "nowhere")])
     failed = [line for line in lines if " FAILED demo_fcn/seed0/" in line]

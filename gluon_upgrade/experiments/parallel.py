@@ -32,7 +32,7 @@ def run_jobs(jobs: Sequence[Job], slots: int, log: Callable[[str], None] = print
              stop_grace: float = 60.0) -> List[str]:
     """Run ``jobs`` at most ``slots`` at a time, in their order as far as their needs allow; return the names of
     those that failed (a command that could not be made or started counts), or did not start because the job
-    they need failed.
+    they need failed, in the order of ``jobs`` (side by side, the order they end in is chance).
 
     Each job runs with ``OMP_NUM_THREADS`` set to the machine's cores over ``slots`` (at least 1) unless the
     environment sets it. Its output goes to a temporary file, whose last line (a command's one ``error:`` line)
@@ -91,7 +91,7 @@ def run_jobs(jobs: Sequence[Job], slots: int, log: Callable[[str], None] = print
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return failed
+    return [job.name for job in jobs if job.name in failed]
 
 
 def _last_line(output) -> str:

@@ -173,7 +173,7 @@ def test_the_training_loop_trains_a_segmenter_and_its_upgrade_starts_where_it_en
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert {"seg_loss", "aux_loss", "miou", "pixacc"} <= set(rows[0]) and "map" not in rows[0]
     assert baseline.best_map == pytest.approx(max(float(r["miou"]) for r in rows), rel=1e-5)
-    assert 0 < baseline.best_map < 1
+    assert 0 < baseline.best_map < 1 and baseline.label == "mIoU"
     weights = os.path.join(baseline.output, "last.params")
     upgraded = load_config(write_segmentation_config(tmp_path, demo_voc.root),
                            ["model.mode=upgrade", "model.weights=" + weights, "train.epochs=1",

@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         if args.resume:
             config = resume_config(output, config, args.set)
         result = train(config, output, resume=args.resume, progress=not args.no_progress)
-        best = ("best mAP {:.4f} at epoch {}".format(result.best_map, result.best_epoch)
-                if result.best_map is not None else "no mAP")
+        best = ("best {} {:.4f} at epoch {}".format(result.label, result.best_map, result.best_epoch)
+                if result.best_map is not None else "no " + result.label)
         return "trained to epoch {}; {}; run directory: {}".format(result.epoch, best, result.output)
     return run_main(work, "interrupted; continue with: {} --resume --output {}".format(program("train.py"), output))

@@ -42,13 +42,14 @@ logger = logging.getLogger("gluon_upgrade.train")
 @dataclass
 class RunResult:
     """What a run did: its folder, the epochs it has completed, its best headline score (``best_map``: mAP, or a
-    segmenter's mIoU) and its metrics rows."""
+    segmenter's mIoU, as ``label`` names it) and its metrics rows."""
 
     output: str
     epoch: int
     best_map: Optional[float]
     best_epoch: Optional[int]
     rows: List[dict] = field(default_factory=list)
+    label: str = "mAP"
 
 
 def train(config: Mapping, output: str, resume: bool = False, progress: bool = True) -> RunResult:
@@ -298,7 +299,7 @@ class _Run:
         if self.tensorboard is not None:
             self.tensorboard.close()
         return RunResult(self.run.path, self.state["epoch"], self.state["best_map"], self.state["best_epoch"],
-                         self.rows)
+                         self.rows, self.task.label)
 
     def _hybridize(self) -> None:
         # GluonCV's detectors build a different graph for training and for inference, and a hybridized block

@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import subprocess
 import sys
 
 import mxnet as mx
@@ -89,6 +90,13 @@ def command_lines(text, fenced=False):
             words = shlex.split(line)
             found.append((words[1], words[2:]))
     return found
+
+
+def run_script(*args, timeout=600, **kwargs):
+    """``python ARGS...`` (a script's path from the repository root, or ``-c CODE``) run in the repository root,
+    its output captured as text."""
+    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
 
 
 def read_metrics(run):

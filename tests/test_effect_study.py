@@ -4,13 +4,11 @@ import glob
 import json
 import math
 import os
-import subprocess
-import sys
 
 import matplotlib.image
 import numpy as np
 import pytest
-from conftest import read_metrics
+from conftest import read_metrics, run_script
 
 from gluon_upgrade.config.loader import load_config
 from gluon_upgrade.config.schema import differences
@@ -215,28 +213,27 @@ def test_a_cell_run_again_reuses_runs_and_scores(tiny_study, monkeypatch):
     assert [c.scores for c in again.cells if c.cell.name == "slow_lr"] == [study.cells[0].scores]
 
 
-def run_script(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "effect_study.py")] + [str(a) for a in args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+def run_study(*args):
+    return run_script("scripts/effect_study.py", *args)
 
 
 @pytest.mark.slow
 def test_the_script_rewrites_the_report_and_refuses_bad_input_in_one_line(tiny_study, tmp_path):
     _, out, _, _ = tiny_study
-    result = run_script("--report-only", "--output", out)
+    result = run_study("--report-only", "--output", out)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Made by `python scripts/effect_study.py --report-only --output {}`".format(out) in \
         open(os.path.join(out, "effect_study.md")).read()
-    empty = run_script("--report-only", "--output", tmp_path)
+    empty = run_study("--report-only", "--output", tmp_path)
     assert empty.returncode == 2 and "no effect-study cell has run under" in empty.stderr
     assert "Traceback" not in empty.stderr
-    missing = run_script("--cells", tmp_path / "nope.yaml", "--output", tmp_path)
+    missing = run_study("--cells", tmp_path / "nope.yaml", "--output", tmp_path)
     assert missing.returncode == 2 and "config file not found" in missing.stderr and "Traceback" not in missing.stderr
-    usage = run_script("--output", tmp_path)
+    usage = run_study("--output", tmp_path)
     assert usage.returncode == 2 and "--report-only" in usage.stderr
     for args in (("--report-only", "--seed", "1"), ("--cells", "x.yaml", "--seed", "-1"),
                  ("--cells", "x.yaml", "--seed", "1", "--seeds", "2")):
-        refused = run_script(*args, "--output", tmp_path)
+        refused = run_study(*args, "--output", tmp_path)
         assert refused.returncode == 2 and "--seed" in refused.stderr and "Traceback" not in refused.stderr
 
 

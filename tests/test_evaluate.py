@@ -2,12 +2,11 @@
 scored against the metric fed directly, and scripts/eval.py from a config."""
 import json
 import os
-import subprocess
-import sys
 
 import mxnet as mx
 import numpy as np
 import pytest
+from conftest import run_script
 from mxnet import autograd
 from gluoncv.utils.metrics.voc_detection import VOC07MApMetric
 
@@ -172,8 +171,7 @@ def test_an_upgrade_runs_weights_evaluate_without_its_baselines_file(demo_voc, t
 
 
 def run_eval(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "eval.py"), *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT)
+    return run_script("scripts/eval.py", *args)
 
 
 @pytest.mark.slow

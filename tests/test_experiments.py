@@ -10,7 +10,7 @@ import time
 import matplotlib.image
 import pytest
 import yaml
-from conftest import read_metrics
+from conftest import read_metrics, run_script
 
 from gluon_upgrade.config.loader import load_config
 from gluon_upgrade.errors import ConfigError, DataError
@@ -348,18 +348,13 @@ def test_harness_row_on_own_baseline_fills_the_table_and_is_not_redone(table2, t
     assert dry.count("# done: ") == 4  # the baseline, F, the fine-tune and the control
 
 
-def run_script(name, *args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name)] + [str(a) for a in args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
-
-
 @pytest.mark.slow
 def test_table2_command_reuses_the_runs_and_rewrites_the_report(table2):
     _, out, paths = table2
     report = os.path.join(out, "table2.md")
     kept = open(report).read()
     try:
-        result = run_script("table2.py", "--baseline", paths["baseline"], "--dcn", paths["dcn"], "--upgrade",
+        result = run_script("scripts/table2.py", "--baseline", paths["baseline"], "--dcn", paths["dcn"], "--upgrade",
                             paths["upgrade"], "--output", out, "--no-progress")
         assert result.returncode == 0, result.stderr[-2000:]
         written = open(report).read()
@@ -371,14 +366,14 @@ def test_table2_command_reuses_the_runs_and_rewrites_the_report(table2):
     # The same four finished runs: the rows are those of the report the library wrote.
     assert [l for l in written.splitlines() if l.startswith("| 1.")] == \
         [l for l in kept.splitlines() if l.startswith("| 1.")]
-    bad = run_script("table2.py", "--baseline", paths["baseline"], "--output", out, "--set", "train.epochz=2")
+    bad = run_script("scripts/table2.py", "--baseline", paths["baseline"], "--output", out, "--set", "train.epochz=2")
     assert bad.returncode == 2 and "unknown key 'train.epochz'" in bad.stderr and "Traceback" not in bad.stderr
 
 
 @pytest.mark.slow
 def test_depth_study_command_fine_tunes_each_depth_and_writes_the_table(table2, tmp_path):
     _, out, paths = table2
-    result = run_script("depth_study.py", "--baseline", paths["baseline"], "--upgrade", paths["upgrade"],
+    result = run_script("scripts/depth_study.py", "--baseline", paths["baseline"], "--upgrade", paths["upgrade"],
                         "--baseline-run", os.path.join(out, "table2", "baseline"), "--depths", "0", "2",
                         "--output", tmp_path, "--batch", "1", "--repeats", "1", "--seeds", "2", "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -396,15 +391,15 @@ def test_depth_study_command_fine_tunes_each_depth_and_writes_the_table(table2, 
 
 
 def test_reproduce_dry_run_prints_commands_with_the_overrides():
-    result = run_script("reproduce.py", "--table", "4", "--rows", "yolo3_416_darknet53", "--dry-run", "--set",
+    result = run_script("scripts/reproduce.py", "--table", "4", "--rows", "yolo3_416_darknet53", "--dry-run", "--set",
                         "train.lr=0.0005")
     assert result.returncode == 0, result.stderr
     commands = [l for l in result.stdout.splitlines() if l.startswith("python scripts/")]
     assert commands and all("--set train.lr=0.0005" in l for l in commands if "train.py" in l), commands
     assert any("configs/yolo3_416_coco_upgrade.yaml" in l for l in commands), commands
-    demo = run_script("reproduce.py", "--table", "3", "--demo", "--dry-run")
+    demo = run_script("scripts/reproduce.py", "--table", "3", "--demo", "--dry-run")
     assert demo.returncode == 0 and "configs/demo/" in demo.stdout
-    unknown = run_script("reproduce.py", "--table", "3", "--rows", "ssd300", "--dry-run")
+    unknown = run_script("scripts/reproduce.py", "--table", "3", "--rows", "ssd300", "--dry-run")
     assert unknown.returncode == 2 and "unknown row(s) ssd300 of Table 3" in unknown.stderr
 
 
@@ -414,13 +409,13 @@ def test_show_data_command_draws_the_chosen_split(demo_voc, tmp_path):
     config.write_text("model: {name: ssd_128_resnet29_v1_demo, data_shape: 96, pretrained_base: false}\n"
                       "data: {format: voc, root: /nowhere, train_splits: [2007/trainval], val_splits: [2007/test]}\n")
     png = tmp_path / "val.png"
-    result = run_script("show_data.py", "--config", config, "--set", "data.root=" + demo_voc.root, "--split", "val",
-                        "--num", "3", "--columns", "2", "--out", png)
+    result = run_script("scripts/show_data.py", "--config", config, "--set", "data.root=" + demo_voc.root, "--split",
+                        "val", "--num", "3", "--columns", "2", "--out", png)
     assert result.returncode == 0, result.stderr
     assert "wrote {} (3 images)".format(png) in result.stdout
     drawn = matplotlib.image.imread(str(png))
     assert drawn.shape[0] > 100 and drawn.std() > 0
-    missing = run_script("show_data.py", "--config", config, "--out", png)
+    missing = run_script("scripts/show_data.py", "--config", config, "--out", png)
     assert missing.returncode == 2 and "/nowhere" in missing.stderr and "Traceback" not in missing.stderr
 
 

@@ -3,12 +3,11 @@ network, multiply-accumulate counts, and scripts/visualize_offsets.py and script
 import glob
 import json
 import os
-import subprocess
-import sys
 
 import mxnet as mx
 import numpy as np
 import pytest
+from conftest import run_script
 from mxnet.gluon import nn
 
 import gluon_upgrade as gu
@@ -111,11 +110,6 @@ def test_count_macs_by_hand():
     assert macs["deformable"] == 4 * 4 * 9 * 16 and macs["sampling"] == 8 * 9 * 16 * 4
 
 
-def run_script(name, *args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name)] + [str(a) for a in args],
-                          capture_output=True, text=True, cwd=ROOT)
-
-
 @pytest.fixture(scope="module")
 def deformable_weights(demo_voc, tmp_path_factory):
     """Weights of the demo SSD in mode dcn_scratch, with non-zero offset branches, and the config overrides."""
@@ -137,7 +131,7 @@ def test_visualize_offsets_script(deformable_weights, demo_voc, tmp_path):
     weights, overrides = deformable_weights
     image = sorted(glob.glob(os.path.join(demo_voc.root, "**", "*.jpg"), recursive=True))[0]
     out = tmp_path / "offsets.png"
-    result = run_script("visualize_offsets.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),
+    result = run_script("scripts/visualize_offsets.py", "--config", "configs/demo/ssd_voc.yaml",
                         "--weights", weights, "--image", image, "--out", out,
                         *[a for o in overrides for a in ("--set", o)])
     assert result.returncode == 0, result.stderr
@@ -145,7 +139,7 @@ def test_visualize_offsets_script(deformable_weights, demo_voc, tmp_path):
     assert [s["layer"].split("_")[1] for s in stats] == ["stage4", "stage4", "stage4"]
     assert all(s["max"] > 0 for s in stats) and os.path.getsize(str(out)) > 10000
     assert "samples outside the map" in (tmp_path / "offsets.md").read_text()
-    bad = run_script("visualize_offsets.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),
+    bad = run_script("scripts/visualize_offsets.py", "--config", "configs/demo/ssd_voc.yaml",
                      "--weights", weights, "--image", image, "--points", "2,0.5")
     assert bad.returncode == 2 and "--points" in bad.stderr
 
@@ -161,7 +155,7 @@ def test_visualize_offsets_averages_over_validation_images(deformable_weights, d
     image = sorted(glob.glob(os.path.join(demo_voc.root, "**", "*.jpg"), recursive=True))[0]
     found = {}
     for name, path in (("zero", zero), ("random", weights)):
-        result = run_script("visualize_offsets.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),
+        result = run_script("scripts/visualize_offsets.py", "--config", "configs/demo/ssd_voc.yaml",
                             "--weights", path, "--image", image, "--out", tmp_path / (name + ".png"), "--images", 3,
                             *[a for o in overrides for a in ("--set", o)])
         assert result.returncode == 0, result.stderr
@@ -172,7 +166,7 @@ def test_visualize_offsets_averages_over_validation_images(deformable_weights, d
     assert zero_offsets["on_object"] == zero_offsets["on_object_standard"] > 0
     assert random["mean_length"] > 0 and random["outside_standard"] == zero_offsets["outside_standard"]
     assert "first 3 validation images" in (tmp_path / "random.md").read_text()
-    bad = run_script("visualize_offsets.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),
+    bad = run_script("scripts/visualize_offsets.py", "--config", "configs/demo/ssd_voc.yaml",
                      "--weights", weights, "--image", image, "--images", "-1")
     assert bad.returncode == 2 and "--images" in bad.stderr
 
@@ -180,7 +174,7 @@ def test_visualize_offsets_averages_over_validation_images(deformable_weights, d
 @pytest.mark.slow
 def test_export_script_from_a_config(deformable_weights, tmp_path):
     weights, overrides = deformable_weights
-    result = run_script("export.py", "--config", os.path.join(ROOT, "configs", "demo", "ssd_voc.yaml"),
+    result = run_script("scripts/export.py", "--config", "configs/demo/ssd_voc.yaml",
                         "--weights", weights, "--prefix", tmp_path / "ssd",
                         *[a for o in overrides for a in ("--set", o)])
     assert result.returncode == 0, result.stderr
@@ -203,13 +197,13 @@ def test_both_scripts_take_a_segmenters_config(demo_voc, tmp_path):
     net.save_parameters(weights)
     sets = [a for o in overrides for a in ("--set", o)]
     image = sorted(glob.glob(os.path.join(demo_voc.root, "**", "*.jpg"), recursive=True))[0]
-    drawn = run_script("visualize_offsets.py", "--config", config_file, "--weights", weights, "--image", image,
+    drawn = run_script("scripts/visualize_offsets.py", "--config", config_file, "--weights", weights, "--image", image,
                        "--out", tmp_path / "offsets.png", *sets)
     assert drawn.returncode == 0, drawn.stderr
     stats = json.loads((tmp_path / "offsets.json").read_text())["layers"]
     assert [(s["layer"].split("_")[1], s["input_map"]) for s in stats] == [("stage4", "16x16")] * 3
     assert all(s["max"] > 0 for s in stats)
-    exported = run_script("export.py", "--config", config_file, "--weights", weights, "--prefix", tmp_path / "fcn",
-                          *sets)
+    exported = run_script("scripts/export.py", "--config", config_file, "--weights", weights, "--prefix",
+                          tmp_path / "fcn", *sets)
     assert exported.returncode == 0, exported.stderr
     assert "deformable layer output" in exported.stdout and os.path.isfile(str(tmp_path / "fcn.onnx"))

@@ -2,13 +2,12 @@
 backends), the v1 border rule, a whole detector, errors, and scripts/export.py."""
 import json
 import os
-import subprocess
-import sys
 
 import mxnet as mx
 import numpy as np
 import onnx
 import pytest
+from conftest import run_script
 from mxnet.gluon import nn
 from onnx import TensorProto, helper
 
@@ -22,7 +21,6 @@ from gluon_upgrade.selection.heads import head_outputs
 from gluon_upgrade.models.zoo import load_zoo_model
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-SCRIPT = os.path.join(ROOT, "scripts", "export.py")
 
 
 def upgraded_net(version, deformable_groups=1, offset_std=0.3, seed=0):
@@ -235,9 +233,8 @@ def test_errors_name_the_problem(tmp_path):
         run_onnx(str(tmp_path / "net.onnx"), data(), backend="tvm")
 
 
-def run_script(*args):
-    return subprocess.run([sys.executable, SCRIPT] + [str(a) for a in args], capture_output=True, text=True,
-                          cwd=ROOT)
+def run_export(*args):
+    return run_script("scripts/export.py", *args)
 
 
 @pytest.mark.slow
@@ -246,7 +243,7 @@ def test_script_exports_a_symbol_model_and_writes_the_report(tmp_path):
     prefix = str(tmp_path / "net")
     save_network(net, prefix, True, (1, 3, 11, 9))
     report = tmp_path / "report.md"
-    result = run_script("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
+    result = run_export("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
                         "1,3,11,9", "--prefix", tmp_path / "out", "--report", report)
     assert result.returncode == 0, result.stderr
     assert os.path.isfile(str(tmp_path / "out.onnx"))
@@ -257,11 +254,11 @@ def test_script_exports_a_symbol_model_and_writes_the_report(tmp_path):
 
 @pytest.mark.slow
 def test_script_errors_exit_2(tmp_path):
-    result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
+    result = run_export("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
                         "--input-shape", "1,3,8,8", "--prefix", tmp_path / "o")
     assert result.returncode == 2 and "exported model file not found" in result.stderr
     for shape in ("1,3,8", "1,3,8,x", "1,3,0,8"):
-        result = run_script("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
+        result = run_export("--symbol", tmp_path / "no-symbol.json", "--params", tmp_path / "no.params",
                             "--input-shape", shape, "--prefix", tmp_path / "o")
         assert result.returncode == 2 and "N,C,H,W" in result.stderr and "Traceback" not in result.stderr
 
@@ -286,7 +283,7 @@ def test_script_checks_on_an_image_prepared_as_in_evaluation(tmp_path):
     image = tmp_path / "colour.png"
     cv2.imwrite(str(image), np.tile(rgb[::-1], (30, 40, 1)))  # OpenCV writes BGR
     common = ["--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params"]
-    result = run_script(*common, "--input-shape", "1,3,128,128", "--image", image, "--prefix", tmp_path / "out",
+    result = run_export(*common, "--input-shape", "1,3,128,128", "--image", image, "--prefix", tmp_path / "out",
                         "--report", tmp_path / "report.md")
     assert result.returncode == 0, result.stderr
     saved = json.loads((tmp_path / "report.json").read_text())
@@ -300,9 +297,9 @@ def test_script_checks_on_an_image_prepared_as_in_evaluation(tmp_path):
     for layer in layers:
         (value,) = run_mxnet(internals[layer["name"]], params, x)
         assert layer["max_value"] == pytest.approx(np.abs(value).max(), rel=1e-5) and layer["max_value"] > 0.1
-    two = run_script(*common, "--input-shape", "2,3,128,128", "--image", image, "--prefix", tmp_path / "two")
+    two = run_export(*common, "--input-shape", "2,3,128,128", "--image", image, "--prefix", tmp_path / "two")
     assert two.returncode == 2 and "--image checks one image: give --input-shape 1,C,H,W" in two.stderr
-    missing = run_script(*common, "--input-shape", "1,3,128,128", "--image", tmp_path / "no.png", "--prefix",
+    missing = run_export(*common, "--input-shape", "1,3,128,128", "--image", tmp_path / "no.png", "--prefix",
                          tmp_path / "none")
     assert missing.returncode == 2 and "image not found" in missing.stderr
 
@@ -312,7 +309,7 @@ def test_script_without_check_only_writes(tmp_path):
     net = upgraded_net(1)
     prefix = str(tmp_path / "net")
     save_network(net, prefix, True, (1, 3, 11, 9))
-    result = run_script("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
+    result = run_export("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
                         "1,3,11,9", "--no-check", "--prefix", tmp_path / "out", "--report", tmp_path / "report.md")
     assert result.returncode == 0, result.stderr
     assert "ONNX against MXNet" not in result.stdout
@@ -327,7 +324,7 @@ def test_script_without_check_only_writes(tmp_path):
 @pytest.mark.slow
 def test_script_exports_an_upgraded_yolo3(tmp_path):
     prefix = _saved_detector(tmp_path, "yolo3_darknet53_voc", 128)
-    result = run_script("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
+    result = run_export("--symbol", prefix + "-symbol.json", "--params", prefix + "-0000.params", "--input-shape",
                         "1,3,128,128", "--prefix", tmp_path / "yolo", "--report", tmp_path / "report.md")
     assert result.returncode == 0, result.stderr
     saved = json.loads((tmp_path / "report.json").read_text())

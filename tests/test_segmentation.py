@@ -191,7 +191,7 @@ def test_the_training_loop_trains_a_segmenter_and_its_upgrade_starts_where_it_en
 @pytest.mark.slow
 def test_two_segmentation_workers_on_loopback_train_their_halves_to_the_same_parameters(demo_voc, tmp_path):
     import sys
-    from test_training import run_script
+    from conftest import run_script
     run = str(tmp_path / "run")
     result = run_script("scripts/launch_dist.py", "-n", "2", "-s", "1", "--", sys.executable, "scripts/train.py",
                         "--config", write_segmentation_config(tmp_path, demo_voc.root), "--output", run,

@@ -14,7 +14,7 @@ from gluon_upgrade.data.segmentation import VOCAugTraining, segmentation_dataset
 from gluon_upgrade.errors import ConfigError, DataError
 from gluon_upgrade.experiments.table1 import run_table1
 from gluon_upgrade.models.build import build_network
-from test_experiments import run_script
+from conftest import run_script
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
                "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")
@@ -81,7 +81,7 @@ def test_a_missing_sbd_folder_says_how_to_prepare_it(tmp_path):
 
 
 def test_table1_dry_run_lists_every_route_to_every_depth_for_each_seed():
-    result = run_script("reproduce.py", "--table", "1", "--dry-run", "--set", "train.lr=0.002")
+    result = run_script("scripts/reproduce.py", "--table", "1", "--dry-run", "--set", "train.lr=0.002")
     assert result.returncode == 0, result.stderr
     runs = [shlex.split(line.split("  # ")[0]) for line in result.stdout.splitlines()
             if line.startswith("python scripts/train.py")]
@@ -105,16 +105,16 @@ def test_table1_dry_run_lists_every_route_to_every_depth_for_each_seed():
     kinds = [option(c, "--output")[0].split("/", 4)[-1] for c in runs[:10]]
     assert kinds == ["baseline", "control"] + ["{}/upgrade".format(n) for n in (1, 2, 3, 6)] + [
         "{}/from_start".format(n) for n in (1, 2, 3, 6)]
-    one = run_script("reproduce.py", "--table", "1", "--dry-run", "--set", "seed=1", "--seeds", "1")
+    one = run_script("scripts/reproduce.py", "--table", "1", "--dry-run", "--set", "seed=1", "--seeds", "1")
     lines = [line for line in one.stdout.splitlines() if line.startswith("python")]
     assert len(lines) == 10 and all(line.count("--set seed=1 ") == 1 and "/seed1/" in line for line in lines)
-    unknown = run_script("reproduce.py", "--table", "1", "--rows", "fcn", "--dry-run")
+    unknown = run_script("scripts/reproduce.py", "--table", "1", "--rows", "fcn", "--dry-run")
     assert unknown.returncode == 2 and "unknown column(s) fcn of Table 1" in unknown.stderr
-    other = run_script("reproduce.py", "--table", "3", "--report-only")
+    other = run_script("scripts/reproduce.py", "--table", "3", "--report-only")
     assert other.returncode == 2 and "--report-only is for Table 1" in other.stderr
-    jobs = run_script("reproduce.py", "--table", "3", "--jobs", "2", "--dry-run")
+    jobs = run_script("scripts/reproduce.py", "--table", "3", "--jobs", "2", "--dry-run")
     assert jobs.returncode == 2 and "--jobs is for Table 1" in jobs.stderr
-    none = run_script("reproduce.py", "--table", "1", "--jobs", "0")
+    none = run_script("scripts/reproduce.py", "--table", "1", "--jobs", "0")
     assert (none.returncode, none.stderr.strip()) == (2, "error: jobs must be 1 or more, not 0")
 
 

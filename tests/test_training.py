@@ -12,7 +12,7 @@ import pytest
 from gluoncv.data.mixup.detection import MixupDetection
 from mxnet import autograd
 
-from conftest import ROOT, doc_commands, read_metrics, write_demo_config
+from conftest import ROOT, doc_commands, read_metrics, run_script, write_demo_config
 
 import gluon_upgrade as gu
 from gluon_upgrade.config.loader import config_from_dict, load_config
@@ -282,10 +282,6 @@ def test_commit_is_all_or_nothing_across_a_crash(tmp_path):
     state = dict(run.read_state(), epoch=3, pending={"a.txt": "a.txt.epoch3.tmp", "b.txt": "b.txt.epoch3.tmp"})
     text(__import__("json").dumps(state))(run.file("state.json"))
     assert run.recover()["epoch"] == 3 and open(run.file("b.txt")).read() == "two"
-
-
-def run_script(*args, **kwargs):
-    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True, **kwargs)
 
 
 @pytest.mark.slow

@@ -418,7 +418,8 @@ def draw_table1(plans: Sequence[ColumnPlan], results: Dict[str, Optional[dict]],
             for d in rows if d != "0"}
     plot_against(depths, scores, os.path.join(out, "table1.png"),
                  "deformable 3x3 layers (last N of the backbone)",
-                 title="Table I: deformable layers, two routes (line: mean over seeds; dots: seeds)")
+                 title="Table I: deformable layers, two routes (line: mean over seeds; dots: seeds; "
+                       "hollow: a mean over fewer seeds)")
     plot_effects(differences, os.path.join(out, "table1_differences.png"),
                  "Table I: paired differences by depth (mean +- standard error over seeds)")
 

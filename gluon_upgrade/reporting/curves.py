@@ -84,7 +84,9 @@ def plot_against(xs: Sequence, panels: Mapping[str, Mapping[str, Sequence]], out
     """One panel per entry of ``panels`` (y label -> {series label: values at ``xs``}); return ``out``.
 
     A value is a number, or a list of one per seed (None for a seed not run): the line then joins the means of
-    the seeds present and each seed is a faint dot of the line's colour, so the spread shows beside the mean.
+    the seeds present and each seed is a faint dot of the line's colour, so the spread shows beside the mean. A
+    mean over fewer seeds than the series' fullest point is drawn hollow and labelled "k of N": a table filled a
+    seed at a time otherwise shows a jump that is only a missing seed.
     """
     figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
     for ax, (ylabel, series) in zip(axes[0], panels.items()):
@@ -96,6 +98,14 @@ def plot_against(xs: Sequence, panels: Mapping[str, Mapping[str, Sequence]], out
             if any(len(present) > 1 for present in seeds):
                 dots = [(x, v) for x, present in zip(xs, seeds) for v in present]
                 ax.scatter(*zip(*dots), color=line.get_color(), alpha=0.35, s=14)
+            most = max(len(present) for present in seeds)
+            partial = [(x, mean, len(present)) for x, mean, present in zip(xs, means, seeds) if 0 < len(present) < most]
+            if partial:
+                ax.scatter([x for x, _, _ in partial], [mean for _, mean, _ in partial], s=40, zorder=3,
+                           facecolor="white", edgecolor=line.get_color())
+                for x, mean, count in partial:
+                    ax.annotate("{} of {}".format(count, most), (x, mean), xytext=(6, -10), textcoords="offset points",
+                                fontsize=7, color=line.get_color())
         ax.set_xticks(list(xs))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)

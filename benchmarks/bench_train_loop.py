@@ -8,7 +8,6 @@ second epoch (the first builds graphs). Writes ``results/bench/train_loop.{md,js
 
     python benchmarks/bench_train_loop.py --config configs/demo/ssd_voc.yaml [--set model.data_shape=160]
 """
-import argparse
 import csv
 import os
 import tempfile
@@ -18,6 +17,7 @@ import warnings
 import mxnet as mx
 from mxnet import autograd
 
+from gluon_upgrade.cli import command_parser
 from gluon_upgrade.config.loader import load_config
 from gluon_upgrade.data.datasets import detection_dataset
 from gluon_upgrade.data.transforms import train_loader
@@ -67,7 +67,7 @@ def loop_images_per_second(config) -> float:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    parser = command_parser(__doc__)
     parser.add_argument("--config", default="configs/demo/ssd_voc.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--output", default="results/bench", help="results folder")

@@ -30,6 +30,20 @@ def command_line(script: str, argv: Optional[Sequence[str]] = None) -> str:
     return program(script) + (" " + args if args else "")
 
 
+def command_parser(doc: str) -> argparse.ArgumentParser:
+    """The parser of a command whose module docstring is ``doc``: ``--help`` prints its first paragraph before
+    the options and the rest (the examples) after them, each as written.
+
+    Parameters
+    ----------
+    doc : str
+        The command module's ``__doc__``: a summary paragraph, then optionally a blank line and its examples.
+    """
+    summary, _, rest = doc.strip().partition("\n\n")
+    return argparse.ArgumentParser(description=summary, epilog=rest.strip() or None,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_study_options(parser: argparse.ArgumentParser, upgrade_help: str, dcn: bool = False) -> None:
     """The options of every command that runs the demo's Table II configs (Table II, the depth, offset and
     effect studies), with their defaults: ``--baseline``, ``--dcn`` (when ``dcn``), ``--upgrade``, ``--output``,

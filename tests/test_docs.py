@@ -81,6 +81,21 @@ def test_every_example_in_a_commands_help_parses(command):
             pytest.fail("{} --help: {} {} does not parse (exit {})".format(command, name, " ".join(args), stop.code))
 
 
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_commands_help_shows_its_summary_and_its_examples(command, capsys):
+    """``--help`` prints the module docstring's first line before the options and its examples after them (it
+    printed the docstring's second line, blank for most commands, and no examples)."""
+    module = importlib.import_module(module_name(command))
+    with pytest.raises(SystemExit) as stop:
+        module.parse_args(["--help"])
+    shown = capsys.readouterr().out
+    assert stop.value.code == 0
+    usage, options = shown.index("usage:"), shown.index("options:")
+    assert usage < shown.index(module.__doc__.splitlines()[0]) < options
+    examples = [line for line in module.__doc__.partition("Examples\n--------\n")[2].splitlines() if line]
+    assert all(options < shown.index(line) for line in examples)
+
+
 def test_every_command_has_its_script_and_every_script_its_command():
     scripts = {os.path.splitext(name)[0].replace("_", "-") for name in os.listdir(os.path.join(ROOT, "scripts"))}
     assert scripts == set(COMMANDS)

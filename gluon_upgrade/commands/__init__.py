@@ -11,18 +11,18 @@ from typing import List, Optional
 from ..cli import PROGRAM
 
 COMMANDS = {
-    "train": "train a detector from a YAML config (resumable)",
-    "eval": "score a detector on its config's validation split",
+    "train": "train a detector or segmenter from a YAML config (resumable)",
+    "eval": "score a detector (mAP) or segmenter (mIoU) on its config's validation split",
     "upgrade": "upgrade a trained network's convolutions in place, verify, save",
     "export": "export to MXNet's symbol format and ONNX, checked against MXNet",
-    "reproduce": "the paper's Table III / IV: base model, upgrade, fine-tune, score",
+    "reproduce": "the paper's Table I (depth, segmentation) and III / IV (base, upgrade, fine-tune, score)",
     "table2": "the paper's Table II and Fig. 4, with the control, over seeds",
     "depth-study": "Table I's depth study: 0-6 deformable layers",
     "effect-study": "where the upgrade pays: the four arms of Table II per cell, over seeds",
     "offset-study": "how far the offsets move during the fine-tune",
     "positive-control": "a task where deformable sampling must pay",
     "visualize-offsets": "draw a deformable network's sampling locations on an image",
-    "make-demo-data": "generate the demo detection set in the VOC or COCO layout",
+    "make-demo-data": "generate the demo set (boxes; class masks in VOC's layout) in the VOC or COCO layout",
     "pretrain-backbone": "pretrain the demo backbones (the ImageNet stand-in)",
     "show-data": "draw annotated images of a config's data set",
     "plot": "draw runs' mAP and loss curves",

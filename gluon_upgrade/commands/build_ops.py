@@ -1,9 +1,9 @@
 """Build and load the compiled deformable-sampling operator (impl="fast"); warn when it cannot be."""
-import argparse
+from ..cli import command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = command_parser(__doc__)
     return parser.parse_args(argv)
 
 

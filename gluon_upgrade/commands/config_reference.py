@@ -4,12 +4,11 @@ Examples
 --------
 python scripts/config_reference.py --out docs/config_reference.md
 """
-import argparse
+from ..cli import command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("--out", required=True, help="Markdown file to write")
     return parser.parse_args(argv)
 

@@ -6,14 +6,12 @@ Examples
 python scripts/depth_study.py
 python scripts/depth_study.py --depths 0 3 --baseline-run results/demo/table2/baseline
 """
-import argparse
 
-from ..cli import add_study_options
+from ..cli import add_study_options, command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     add_study_options(parser, "the fine-tune config every depth uses")
     parser.add_argument("--baseline-run", default="results/demo/table2/baseline",
                         help="the baseline's run directory: reused when finished with the same config, else "

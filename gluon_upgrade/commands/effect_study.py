@@ -13,15 +13,13 @@ python scripts/effect_study.py --cells configs/demo/effect/*.yaml --seeds 5
 python scripts/effect_study.py --cells configs/demo/effect/maps16_input256.yaml --seed 3   # beside --seed 4
 python scripts/effect_study.py --report-only
 """
-import argparse
 import os
 
-from ..cli import add_study_options
+from ..cli import add_study_options, command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     add_study_options(parser, "experiment 3's config (with model.mode baseline, the control's)", dcn=True)
     parser.add_argument("--cells", nargs="+", default=[], metavar="YAML", help="cell files to run")
     seeds = parser.add_mutually_exclusive_group()

@@ -1,17 +1,18 @@
-"""Evaluate a detector on the validation split of its config: print per-class AP and mAP, write JSON.
+"""Evaluate a detector (AP per class, mAP) or a segmenter (IoU per class, mIoU, pixel accuracy) on the validation
+split of its config: print the table, write JSON.
 
 Examples
 --------
 python scripts/eval.py --config configs/demo/ssd_voc.yaml --weights runs/demo_ssd/best.params
 python scripts/eval.py --config configs/ssd512_voc_baseline.yaml --set model.pretrained=true --out eval.json
 """
-import argparse
 import os
+
+from ..cli import command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("--config", required=True, help="YAML config (model, data, eval sections)")
     parser.add_argument("--weights", help=".params of the network the config describes (after any upgrade)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

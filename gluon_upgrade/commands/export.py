@@ -1,4 +1,5 @@
-"""Export an (upgraded) detector to MXNet's symbol + params format and to ONNX, and check ONNX against MXNet.
+"""Export an (upgraded) detector or segmenter to MXNet's symbol + params format and to ONNX, and check ONNX
+against MXNet.
 
 Deformable layers become ONNX DeformConv (opset 19). The check runs the ONNX model with onnxruntime (or ONNX's
 reference evaluator) and compares it with MXNet on one input: the outputs before non-maximum suppression and the
@@ -10,14 +11,13 @@ python scripts/export.py --config results/demo/table2/upgrade/config.yaml \
     --weights results/demo/table2/upgrade/best.params --prefix exports/demo_ssd --image IMG.jpg
 python scripts/export.py --symbol det-symbol.json --params det-0000.params --input-shape 1,3,512,512 --prefix det
 """
-import argparse
 import os
+
+from ..cli import command_parser, file_prefix
 
 
 def parse_args(argv=None):
-    from ..cli import file_prefix
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     source = parser.add_argument_group("source (a config's network, or an exported symbol model)")
     source.add_argument("--config", help="YAML config of the network (a run's config.yaml); its deformable layers are "
                         "built with impl mxnet, which ONNX expresses")

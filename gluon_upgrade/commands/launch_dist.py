@@ -9,10 +9,11 @@ python scripts/launch_dist.py -n 4 -s 2 -H hosts.txt -- python scripts/train.py 
 """
 import argparse
 
+from ..cli import command_parser
+
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("-n", "--num-workers", type=int, required=True, help="worker processes")
     parser.add_argument("-s", "--num-servers", type=int, default=1, help="server processes (default 1)")
     parser.add_argument("-H", "--hostfile", help="hosts to spread servers and workers over (ssh); "

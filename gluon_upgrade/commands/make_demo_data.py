@@ -1,23 +1,22 @@
-"""Generate the demo detection set "deformed shapes" in the real VOC or COCO layout.
+"""Generate the demo set "deformed shapes" in the real VOC or COCO layout: boxes, and in VOC's the class masks
+(``VOC2012``) the demo segmenter reads.
 
 Examples
 --------
 python scripts/make_demo_data.py --output data/demo/voc --format voc
 python scripts/make_demo_data.py --output data/demo/coco --format coco --train 600 --test 200 --size 160 --seed 0
 """
-import argparse
 import time
 
 from ..data.demo import DEMO_DEFAULTS, make_demo_dataset
 from ..data.layouts import FORMATS
-from ..cli import command_line, run_main
+from ..cli import command_line, command_parser, run_main
 from ..machine import describe_machine
 from ..reporting.files import write_text
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("--output", required=True, help="the data set's root folder")
     parser.add_argument("--format", choices=FORMATS, default="voc")
     parser.add_argument("--train", type=int, default=DEMO_DEFAULTS["train"], help="training images")

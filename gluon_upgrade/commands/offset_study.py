@@ -6,14 +6,12 @@ Examples
 python scripts/offset_study.py                              # x0.1 and x1, 3 seeds -> results/demo/offset_study.md
 python scripts/offset_study.py --multipliers 0.1 0.3 1 --seeds 5
 """
-import argparse
 
-from ..cli import add_study_options
+from ..cli import add_study_options, command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     add_study_options(parser, "the upgrade config every run fine-tunes with")
     parser.add_argument("--baseline-run", default="results/demo/table2/baseline",
                         help="the baseline's run directory (reused when finished with the same config)")

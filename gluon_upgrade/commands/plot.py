@@ -5,12 +5,11 @@ Examples
 python scripts/plot.py runs/ssd_voc runs/ssd_voc_upgrade --out curves.png
 python scripts/plot.py results/demo/table2/* --keys map cls_loss box_loss --out losses.png
 """
-import argparse
+from ..cli import command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories (made by scripts/train.py)")
     parser.add_argument("--out", required=True, help="PNG file to write")
     parser.add_argument("--keys", nargs="+", default=["map", "train_loss"],

@@ -9,12 +9,11 @@ python scripts/positive_control.py --seeds 3
 python scripts/positive_control.py --seeds 3 --fine-tune 2:0.001:1 --fine-tune 4:0.001:1 \
     --out results/demo/positive_control_fine_tunes.md
 """
-import argparse
+from ..cli import command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 (default 3)")
     parser.add_argument("--offset-lr-mult", type=float, default=0.1,
                         help="learning-rate multiplier of the offset branches (default 0.1, the demo's)")

@@ -10,14 +10,14 @@ python scripts/pretrain_backbone.py
 python scripts/pretrain_backbone.py --model yolo3_darknet27_demo
 python scripts/pretrain_backbone.py --overwrite --report results/demo/pretrain_backbone.md
 """
-import argparse
 import os
 import time
 
+from ..cli import command_parser
+
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("--model", default="ssd_128_resnet29_v1_demo",
                         help="the demo network whose backbone to pretrain: ssd_128_resnet29_v1_demo (default) or "
                              "yolo3_darknet27_demo")

@@ -16,12 +16,11 @@ python scripts/reproduce.py --table 3 --rows ssd512_resnet50 --data-root ~/.mxne
 python scripts/reproduce.py --table 4 --base own
 python scripts/reproduce.py --table 3 --demo
 """
-import argparse
+from ..cli import command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("--table", type=int, required=True, choices=(1, 3, 4))
     parser.add_argument("--rows", nargs="+", metavar="ROW",
                         help="row keys (default: all), e.g. ssd512_resnet50; Table 1: column keys, e.g. demo_fcn")

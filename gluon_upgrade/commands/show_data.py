@@ -5,12 +5,11 @@ Examples
 python scripts/show_data.py --config configs/demo/ssd_voc.yaml --split train --num 8 \
     --out results/demo/demo_train_samples.png
 """
-import argparse
+from ..cli import command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("--config", required=True, help="YAML config whose data section names the data set")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     parser.add_argument("--split", choices=["train", "val"], default="train")

@@ -11,16 +11,14 @@ python scripts/table2.py --seeds 5
 python scripts/table2.py --baseline configs/ssd512_voc_baseline.yaml --dcn configs/ssd512_voc_dcn.yaml \\
     --upgrade configs/ssd512_voc_upgrade.yaml --output results/table2_voc
 """
-import argparse
 import os
 import time
 
-from ..cli import add_study_options
+from ..cli import add_study_options, command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     add_study_options(parser, "experiment 3's config, and with model.mode baseline the control's (weights and "
                               "schedule are set from experiment 1)", dcn=True)
     parser.add_argument("--seeds", type=int, metavar="N",

@@ -1,4 +1,4 @@
-"""Train a detector from a YAML config: baseline, deformable from scratch, or upgrade-and-fine-tune.
+"""Train a detector or a segmenter from a YAML config: baseline, deformable from scratch, or upgrade-and-fine-tune.
 
 Examples
 --------
@@ -7,13 +7,13 @@ python scripts/train.py --config configs/demo/ssd_voc.yaml --set train.epochs=3 
 python scripts/train.py --resume --output runs/try
 python scripts/train.py --config configs/yolo3_416_voc_upgrade.yaml --dry-run
 """
-import argparse
 import os
+
+from ..cli import command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("--config", help="YAML config (required unless --resume)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. train.lr=0.01 (repeatable)")

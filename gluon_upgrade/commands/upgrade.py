@@ -9,14 +9,13 @@ python scripts/upgrade.py --symbol model-symbol.json --params model-0000.params 
 python scripts/upgrade.py --config runs/baseline/config.yaml --weights runs/baseline/best.params --verify \
     --prefix upgraded
 """
-import argparse
 import sys
+
+from ..cli import command_parser, file_prefix
 
 
 def parse_args(argv=None):
-    from ..cli import file_prefix
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     source = parser.add_argument_group("source (a model-zoo model, a training config or an exported symbol model)")
     source.add_argument("--model", help="GluonCV model-zoo name, e.g. ssd_512_resnet50_v1_voc")
     source.add_argument("--config", help="a baseline's training config (a run's config.yaml): its network, with "

@@ -1,4 +1,4 @@
-"""Draw where an upgraded detector's deformable layers sample an image, and print offset statistics per layer.
+"""Draw where an upgraded network's deformable layers sample an image, and print offset statistics per layer.
 
 The sampling locations of the stacked deformable layers are composed back to image pixels, as in Dai et al.'s
 figure: for each chosen unit of the last deformable layer, (k*k)^L points for L layers, red with the learned
@@ -14,13 +14,13 @@ offsets' mean length, the samples outside the map, and the share of the composed
 object's centre that fall inside its box, with the learned offsets and with zero offsets
 (``experiments.offset_study.measure_offsets``).
 """
-import argparse
 import os
+
+from ..cli import command_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("--config", required=True, help="YAML config of the upgraded network (a run's config.yaml)")
     parser.add_argument("--weights", required=True, help=".params of the upgraded network (after fine-tuning)")
     parser.add_argument("--image", required=True, help="image file")

@@ -217,16 +217,100 @@ def test_table1_runs_side_by_side_each_fine_tune_after_its_baseline(demo_voc, tm
     assert [row["epoch"] for row in read_metrics(str(folder / "1" / "from_start"))] == ["1", "2"]
 
 
-def test_the_seeds_a_paired_difference_wants():
-    from gluon_upgrade.experiments.table1 import seeds_wanted
-    assert seeds_wanted(None) == 3 and seeds_wanted({"differences": [1.0, 2.0]}) == 3
-    # mean 1.0, std 0.1, SE 0.1 / sqrt(3) = 0.058: 17 SEs from 0
-    assert seeds_wanted({"differences": [1.0, 1.1, 0.9]}) == 3
-    # mean 0.067, std 0.252, SE 0.145: within two SEs
-    assert seeds_wanted({"differences": [0.1, -0.2, 0.3]}) == 5
-    assert seeds_wanted({"differences": [0.1, -0.1, 0.1, -0.1, 0.0]}) == 5
-    assert seeds_wanted({"differences": [0.0, 0.0, 0.0]}) == 5  # no spread and no difference
-    assert seeds_wanted({"differences": [0.1, -0.2, 0.3, 0.0, 0.1, 0.2]}) == 6  # has more than the rule asks
+def test_the_seeds_rule_decides_on_the_first_three_seeds():
+    from gluon_upgrade.experiments.table1 import more_seeds
+    base = [0.5, 0.6, 0.7, 0.5, 0.6]
+    assert more_seeds([0.51, 0.61, None], base) is None and more_seeds([0.51, 0.61], base[:2]) is None
+    # +1.0, +1.1, +0.9 points: mean 1.0, SE 0.1 / sqrt(3) = 0.058, 17 SEs from 0
+    assert more_seeds([0.51, 0.611, 0.709], base) is False
+    # +0.1, -0.2, +0.3 points: mean 0.067, SE 0.145, within two
+    assert more_seeds([0.501, 0.598, 0.703], base) is True
+    assert more_seeds(base, base) is True  # no spread and no difference
+    # Decided on the first three: a fourth and fifth seed that would move it do not undo it.
+    assert more_seeds([0.501, 0.598, 0.703, 0.6, 0.7], base) is True
+    assert more_seeds([0.51, 0.611, 0.709, 0.4, 0.5], base) is False
+
+
+class _Finished:
+    """A finished run as the plan reads it: its final score."""
+
+    def __init__(self, score):
+        self.score = score
+
+    def final(self, key):
+        return self.score
+
+
+def _score(folder):
+    """Hand-set finals for a demo SSD column: from the start at 1 layer and the upgrade at 2 differ from their
+    references by +0.1, -0.2, +0.3 points over seeds 0-2 (within two standard errors), every other route by about
+    +1 point (17 standard errors); seeds 3 and 4 score like seed 0."""
+    parts = folder.replace(os.sep, "/").split("/")
+    seed = min(int(parts[parts.index("demo_ssd") + 1][4:]), 3) % 3
+    run = "/".join(parts[parts.index("demo_ssd") + 2:])
+    base = [0.60, 0.62, 0.58][seed] + (0.01 if run != "baseline" and not run.endswith("from_start") else 0)
+    if run in ("1/from_start", "2/upgrade"):
+        return base + [0.001, -0.002, 0.003][seed]
+    return base + ([0.010, 0.011, 0.009][seed] if "/" in run else 0)
+
+
+def _fake_runs(monkeypatch, finished):
+    """Route the plan's reads of run folders to ``finished`` (folder -> score)."""
+    from gluon_upgrade.experiments import table1
+    monkeypatch.setattr(table1, "_finished_record",
+                        lambda folder: _Finished(finished[folder]) if folder in finished else None)
+
+
+def test_seeds_past_the_third_run_only_what_the_unsure_differences_need(tmp_path, monkeypatch):
+    from gluon_upgrade.experiments.table1 import ColumnPlan, DEMO_COLUMNS
+    plan = ColumnPlan(DEMO_COLUMNS[1], str(tmp_path), seeds=5)
+    folder = tmp_path / "table1" / "demo_ssd"
+    first = [run.folder for run in plan.grid() if run.seed < 3]
+    assert len(first) == 30 and len(plan.grid()) == 50
+    finished = {path: _score(path) for path in first if not path.endswith("seed2/3/from_start")}
+    _fake_runs(monkeypatch, finished)
+    later = ["baseline", "control", "1/from_start", "2/upgrade"]
+
+    def planned():
+        return [os.path.relpath(run.folder, str(folder)) for run in plan.runs() if run.seed >= 3]
+    assert planned() == ["seed{}/{}".format(s, run) for s in (3, 4) for run in ("baseline", "control", "2/upgrade",
+                                                                               "1/from_start")]
+    listing = "\n".join(plan.commands())
+    assert ("seeds 3, 4: only the runs of the paired differences within two standard errors of 0 over seeds 0, 1, 2 "
+            "(the seeds rule): from the start - baseline at 1, upgrade - control at 2; undecided until those finish: "
+            "from the start - baseline at 3") in listing
+    # Seed 2 at 3 layers from the start finishes 1 point under its baseline: now -1, -1.1, +1 points, unsure.
+    finished[str(folder / "seed2" / "3" / "from_start")] = 0.58 - 0.01
+    assert sorted(planned()) == sorted("seed{}/{}".format(s, run) for s in (3, 4) for run in later + ["3/from_start"])
+    assert "undecided until those finish: none" in "\n".join(plan.commands())
+
+
+def test_the_table_trains_the_later_seeds_the_rule_adds_after_the_first_three(tmp_path, monkeypatch):
+    from gluon_upgrade.experiments import table1
+    finished, trained = {}, []
+
+    def train(config, folder, progress):
+        trained.append(os.path.relpath(folder, str(tmp_path / "table1" / "demo_ssd")))
+        finished[folder] = _score(folder)
+    _fake_runs(monkeypatch, finished)
+    monkeypatch.setattr(table1, "ensure_run", train)
+    table1.ColumnPlan(table1.DEMO_COLUMNS[1], str(tmp_path), seeds=5).run(progress=False)
+    assert len(trained) == 30 + 2 * 4 and all(run.startswith(("seed0/", "seed1/", "seed2/")) for run in trained[:30])
+    assert trained[30:] == ["seed{}/{}".format(s, run) for s in (3, 4)
+                            for run in ("baseline", "control", "2/upgrade", "1/from_start")]
+    # Side by side, in rounds: the later seeds' runs start once the first seeds' have all finished.
+    finished.clear()
+    rounds = []
+
+    def run_jobs(jobs, slots, log):
+        rounds.append([job.name for job in jobs])
+        for job in jobs:
+            finished[str(tmp_path / "table1" / job.name)] = _score(job.name)
+        return []
+    monkeypatch.setattr(table1, "run_jobs", run_jobs)
+    monkeypatch.setattr(table1, "write_table1", lambda *args: "")
+    table1.run_table1(str(tmp_path), ["demo_ssd"], demo=True, seeds=5, jobs=2)
+    assert [len(names) for names in rounds] == [30, 8] and rounds[1] == ["demo_ssd/" + run for run in trained[30:]]
 
 
 def test_side_by_side_runs_that_fail_are_named_and_the_report_still_written(tmp_path):

@@ -34,7 +34,8 @@ def parse_args(argv=None):
                         help="override a key of every config (repeatable)")
     parser.add_argument("--seeds", type=int, metavar="N",
                         help="fine-tune each row with N seeds (the config's and the next ones): mean +- std "
-                             "(default 1; Table 1: every run, default 3)")
+                             "(default 1; Table 1: default 3, and seeds past the third train only the runs of the "
+                             "paired differences within two standard errors of 0 over the first three)")
     parser.add_argument("--control", action="store_true",
                         help="also train each base on for the fine-tune's schedule without the upgrade (--demo "
                              "and Table 1 always do)")

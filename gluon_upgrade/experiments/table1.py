@@ -7,14 +7,16 @@ layers from the start (the baseline's schedule) and the upgrade of that seed's b
 the report gives each route's accuracy (mean +- std over seeds), the paired differences seed by seed (from the
 start - baseline, upgrade - control) with their standard error, and the cost of N layers (parameters, inference
 and training time against 0, ``depth.measure_speeds``). Every run is a run directory the next call finds: finished
-ones are reused, interrupted ones resumed, so a long table can be run a seed or a column at a time.
+ones are reused, interrupted ones resumed, so a long table can be run a seed or a column at a time. Seeds past the
+third train only what the seeds rule asks (``more_seeds``): the runs of the differences still unsure over the
+first three.
 """
 import functools
 import os
 import shlex
 import sys
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..cli import program
 from ..config.loader import load_config
@@ -57,6 +59,36 @@ DEMO_COLUMNS = (Column("demo_fcn", "demo FCN 128 ResNet-29, demo val mIoU", "con
                        "configs/demo/ssd_voc_dcn.yaml", "configs/demo/ssd_voc_upgrade.yaml", "faster_rcnn_map"))
 """Both columns on the demo data: the demo segmenter beside DeepLab, the demo SSD beside Faster R-CNN."""
 PAPER_TITLES = {"deeplab_miou": "paper: DeepLab mIoU", "faster_rcnn_map": "paper: Faster R-CNN mAP"}
+
+MIN_SEEDS, UNSURE_SEEDS = 3, 5
+"""The seeds a paired difference needs: at least 3, and 5 where its mean over the first 3 is within two standard
+errors of 0 (``more_seeds``)."""
+
+
+class Difference(NamedTuple):
+    """A paired difference of each depth: the route to the depth, the run at 0 layers it is paired with, its key
+    in ``table1.json`` and its title."""
+
+    route: str
+    reference: str
+    key: str
+    title: str
+
+
+DIFFERENCES = (Difference("from_start", "baseline", "from_start_minus_baseline", "from the start - baseline"),
+               Difference("upgrade", "control", "upgrade_minus_control", "upgrade - control"))
+
+
+def more_seeds(first: Sequence[Optional[float]], second: Sequence[Optional[float]]) -> Optional[bool]:
+    """The seeds rule for the paired difference ``first - second`` of seed-aligned scores (None: not finished):
+    None until both runs have finished at each of the first ``MIN_SEEDS`` seeds, then whether its mean over
+    those seeds is within two standard errors of 0, i.e. whether it wants ``UNSURE_SEEDS`` seeds. Decided on the
+    first seeds alone, so the seeds it adds cannot undo the decision."""
+    head = list(zip(first, second))[:MIN_SEEDS]
+    if len(head) < MIN_SEEDS or any(a is None or b is None for a, b in head):
+        return None
+    paired = Paired.between([a for a, _ in head], [b for _, b in head])
+    return paired.mean == 0 or abs(paired.mean) < 2 * paired.se
 
 
 def select_columns(keys: Optional[Sequence[str]], demo: bool) -> Tuple[Column, ...]:
@@ -114,10 +146,10 @@ class ColumnPlan:
     def _seed_folder(self, seed: int, *parts: str) -> str:
         return os.path.join(self.folder, "seed{}".format(seed), *parts)
 
-    def runs(self) -> List[Run]:
-        """Every run, seed by seed: the baseline, then the control and the upgrades, which start from its weights,
-        then the runs from the start, which need nothing (a session that ends early strands no baseline whose
-        fine-tunes still wait for its checkpoint)."""
+    def grid(self) -> List[Run]:
+        """Every run for every seed, seed by seed: the baseline, then the control and the upgrades, which start
+        from its weights, then the runs from the start, which need nothing (a session that ends early strands no
+        baseline whose fine-tunes still wait for its checkpoint)."""
         runs = []
         for seed in self.seeds:
             # The seed's own entry replaces any the user gave (``--set seed=S --seeds 1`` runs seed S alone).
@@ -134,6 +166,26 @@ class ColumnPlan:
                          self._seed_folder(seed, str(depth), "from_start")) for depth in layers]
         return runs
 
+    def decisions(self) -> Dict[Tuple[str, int], Optional[bool]]:
+        """(route, depth) -> whether the rule wants more seeds of that paired difference (``more_seeds``; route
+        ``from_start`` or ``upgrade``), from the runs finished so far."""
+        finals = {kind_depth: _by_seed(group, self.seeds, lambda run: run.final(self.task.headline))
+                  for kind_depth, group in self.records().items()}
+        return {(diff.route, d): more_seeds(finals[diff.route, d], finals[diff.reference, 0])
+                for d in self.depths[1:] for diff in DIFFERENCES}
+
+    def runs(self) -> List[Run]:
+        """The runs the seeds rule asks for, in ``grid`` order: all of the first ``MIN_SEEDS`` seeds; of the
+        others, those of the paired differences still within two standard errors of 0 over the first seeds (their
+        two routes, the seed's baseline, and its control for an upgrade's), once those seeds have finished."""
+        reference = {diff.route: diff.reference for diff in DIFFERENCES}
+        unsure = [key for key, more in self.decisions().items() if more]
+        wanted = set(unsure) | {(reference[route], 0) for route, _ in unsure}
+        if unsure:
+            wanted.add(("baseline", 0))  # every later route needs its seed's baseline
+        first = self.seeds[:MIN_SEEDS]
+        return [run for run in self.grid() if run.seed in first or (run.kind, run.depth) in wanted]
+
     def commands(self) -> List[str]:
         """What ``--dry-run`` prints: each run as a command line, finished ones marked done."""
         lines = ["# {} (seed{} {})".format(self.column.label, "s" if len(self.seeds) > 1 else "",
@@ -146,19 +198,34 @@ class ColumnPlan:
             layers = " ({} layer{})".format(run.depth, "s" if run.depth > 1 else "") if run.depth else ""
             lines.append("{}{}  # {}{}".format("# done: " if _finished_record(run.folder) else "", shlex.join(command),
                                                WHAT[run.kind], layers))
+        later = self.seeds[MIN_SEEDS:]
+        if later:
+            titles, decisions = {diff.route: diff.title for diff in DIFFERENCES}, self.decisions()
+
+            def named(value):
+                return ", ".join("{} at {}".format(titles[route], d) for (route, d), more in decisions.items()
+                                 if more is value) or "none"
+            lines.append("# seed{} {}: only the runs of the paired differences within two standard errors of 0 over "
+                         "seeds {} (the seeds rule): {}; undecided until those finish: {}".format(
+                             "s" if len(later) > 1 else "", ", ".join(map(str, later)),
+                             ", ".join(map(str, self.seeds[:MIN_SEEDS])), named(True), named(None)))
         return lines
 
     def run(self, progress: bool = True) -> None:
-        """Train every run not finished yet (each resumes what an earlier call left); finished ones stay as they
-        are, with or without their checkpoints.
+        """Train every run not finished yet (each resumes what an earlier call left), then those the seeds rule
+        adds once the first seeds have finished; finished ones stay as they are, with or without their
+        checkpoints.
 
         Raises
         ------
         ConfigError
             A fine-tune still to train whose seed's finished baseline has no ``best.params`` left.
         """
-        for run in self._pending():
-            ensure_run(load_config(run.config, run.overrides), run.folder, progress)
+        pending = self._pending()
+        while pending:
+            for run in pending:
+                ensure_run(load_config(run.config, run.overrides), run.folder, progress)
+            pending = self._pending()
 
     def jobs(self) -> List[Job]:
         """The runs not finished yet as jobs for ``parallel.run_jobs`` (``python -m gluon_upgrade train``), named
@@ -196,7 +263,7 @@ class ColumnPlan:
         """(kind, depth) -> {seed: run} of the runs finished so far (a table filled over several sessions is
         reported as far as it goes)."""
         found: Dict[Tuple[str, int], Dict[int, RunRecord]] = {}
-        for run in self.runs():
+        for run in self.grid():
             found.setdefault((run.kind, run.depth), {})
             record = _finished_record(run.folder)
             if record is not None:
@@ -272,15 +339,16 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
             row.update(match_fraction={str(s): match_fraction(upgrades[s], starts[s], key)
                                        for s in seeds if s in upgrades and s in starts},
                        from_start=finals["from_start", d], upgrade=finals["upgrade", d], upgrade_epoch0=epoch0,
-                       from_start_minus_baseline=_paired(finals["from_start", d], finals["baseline", 0]),
-                       upgrade_minus_control=_paired(finals["upgrade", d], finals["control", 0]))
+                       more_seeds={diff.key: more_seeds(finals[diff.route, d], finals[diff.reference, 0])
+                                   for diff in DIFFERENCES})
+            row.update({diff.key: _paired(finals[diff.route, d], finals[diff.reference, 0]) for diff in DIFFERENCES})
         depths[str(d)] = row
     planned = plan.runs()
+    missing = [run for run in planned if run.seed not in records[run.kind, run.depth]]
     return {"metric": key, "seeds": seeds, "depths": depths, "baseline_best": baseline_best,
             "upgrade_epoch0_equals_baseline": all(checked) if checked else None,
-            "finished": len(runs), "runs": len(planned),
-            "missing": [os.path.relpath(run.folder, plan.folder) for run in planned
-                        if run.seed not in records[run.kind, run.depth]],
+            "finished": len(planned) - len(missing), "runs": len(planned),
+            "missing": [os.path.relpath(run.folder, plan.folder) for run in missing],
             "minutes": sum(run.wall_seconds for run in runs) / 60, "machines": machines_line(runs),
             "network": config["model"]["name"]}
 
@@ -295,34 +363,18 @@ def _scores_cell(values: Sequence[Optional[float]]) -> str:
     return text if len(present) == len(values) else "{} ({} of {} seeds)".format(text, len(present), len(values))
 
 
-MIN_SEEDS, UNSURE_SEEDS = 3, 5
-"""The seeds a paired difference needs: at least 3, and 5 while its mean is within two standard errors of 0."""
-
-DIFFERENCES = (("from_start_minus_baseline", "from the start - baseline"),
-               ("upgrade_minus_control", "upgrade - control"))
-"""The paired differences of each depth: key in ``table1.json`` and title."""
-
-
-def seeds_wanted(paired: Optional[dict]) -> int:
-    """How many seeds the rule (``MIN_SEEDS``, ``UNSURE_SEEDS``) asks of a paired difference from
-    ``table1.json`` (None: no seed has both runs): ``MIN_SEEDS`` until it has them, then ``UNSURE_SEEDS`` while
-    its mean is within two standard errors of 0, else the seeds it has."""
-    if paired is None or len(paired["differences"]) < MIN_SEEDS:
-        return MIN_SEEDS
-    paired = Paired(paired["differences"])
-    unsure = paired.mean == 0 or abs(paired.mean) < 2 * paired.se
-    return max(paired.n, UNSURE_SEEDS if unsure else MIN_SEEDS)
-
-
 def _seeds_line(result: dict) -> str:
-    """The seeds the column's differences ask for by the rule, and which ask for more than ``MIN_SEEDS``."""
-    wanted = {(d, title): seeds_wanted(row[key]) for d, row in result["depths"].items() if d != "0"
-              for key, title in DIFFERENCES}
-    unsure = ["{} at {}".format(title, d) for (d, title), n in wanted.items() if n > MIN_SEEDS]
-    return ("Seeds wanted: {} (`--seeds N` adds them; at least {}, and {} where a paired difference over {} or "
-            "more seeds is within two standard errors of 0{}).".format(
-                max(wanted.values(), default=MIN_SEEDS), MIN_SEEDS, UNSURE_SEEDS, MIN_SEEDS,
-                ": " + ", ".join(unsure) if unsure else ""))
+    """The seeds the rule asks of the column, and which differences ask for more than ``MIN_SEEDS``."""
+    unsure = ["{} at {}".format(title, d) for d, row in result["depths"].items() if d != "0"
+              for _, _, key, title in DIFFERENCES if row["more_seeds"][key]]
+    undecided = ["{} at {}".format(title, d) for d, row in result["depths"].items() if d != "0"
+                 for _, _, key, title in DIFFERENCES if row["more_seeds"][key] is None]
+    return ("Seeds wanted: {} (at least {}, and {} where a paired difference over the first {} is within two "
+            "standard errors of 0{}; `--seeds {}` adds the runs those need){}.".format(
+                UNSURE_SEEDS if unsure else MIN_SEEDS, MIN_SEEDS, UNSURE_SEEDS, MIN_SEEDS,
+                ": " + ", ".join(unsure) if unsure else "", UNSURE_SEEDS,
+                "; undecided until their first {} seeds finish: {}".format(MIN_SEEDS, ", ".join(undecided))
+                if undecided else ""))
 
 
 def _paired_cells(paired: Optional[dict]) -> Tuple[str, str]:
@@ -347,7 +399,7 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
         if d == "0":
             cells = [_scores_cell(row["baseline"]), "", _scores_cell(row["control"]), "", "", "", ""]
         else:
-            (start, start_se), (upgrade, upgrade_se) = [_paired_cells(row[key]) for key, _ in DIFFERENCES]
+            (start, start_se), (upgrade, upgrade_se) = [_paired_cells(row[diff.key]) for diff in DIFFERENCES]
             cells = [_scores_cell(row["from_start"]), start, _scores_cell(row["upgrade"]), upgrade, start_se,
                      upgrade_se, ", ".join("never" if f is None else "{:.2f}".format(f)
                                            for f in row["match_fraction"].values())]
@@ -414,7 +466,7 @@ def draw_table1(plans: Sequence[ColumnPlan], results: Dict[str, Optional[dict]],
         differences["{} {}".format(column, plan.task.label)] = {
             "{} ({})".format(d, rows[d]["layers"]): {
                 title: Paired(rows[d][key]["differences"]) if rows[d][key] else Paired([float("nan")])
-                for key, title in DIFFERENCES}
+                for _, _, key, title in DIFFERENCES}
             for d in rows if d != "0"}
     plot_against(depths, scores, os.path.join(out, "table1.png"),
                  "deformable 3x3 layers (last N of the backbone)",
@@ -445,7 +497,11 @@ def run_table1(out: str, columns: Optional[Sequence[str]] = None, demo: bool = F
         return "\n".join(line for plan in plans for line in plan.commands())
     failed = []
     if jobs > 1 and not report_only:
-        failed = run_jobs([job for plan in plans for job in plan.jobs()], jobs, log)
+        # Rounds: the seeds rule adds later seeds' runs once the first seeds' have finished.
+        batch = [job for plan in plans for job in plan.jobs()]
+        while batch and not failed:
+            failed = run_jobs(batch, jobs, log)
+            batch = [job for plan in plans for job in plan.jobs()]
     elif not report_only:
         for plan in plans:
             plan.run(progress)

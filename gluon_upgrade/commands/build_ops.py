@@ -1,5 +1,5 @@
 """Build and load the compiled deformable-sampling operator (impl="fast"); warn when it cannot be."""
-from ..cli import command_parser
+from ..cli import command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -9,7 +9,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     parse_args(argv)
-    from ..cli import run_main
     from ..ops import library_path, load_fast_operator
 
     def work() -> str:

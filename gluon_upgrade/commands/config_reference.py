@@ -4,7 +4,7 @@ Examples
 --------
 python scripts/config_reference.py --out docs/config_reference.md
 """
-from ..cli import command_parser
+from ..cli import command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -15,7 +15,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import run_main
     from ..config.reference import reference_markdown
     from ..reporting.files import write_text
 

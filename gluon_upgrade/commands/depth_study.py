@@ -7,7 +7,7 @@ python scripts/depth_study.py
 python scripts/depth_study.py --depths 0 3 --baseline-run results/demo/table2/baseline
 """
 
-from ..cli import add_study_options, command_parser
+from ..cli import add_study_options, command_line, command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -26,7 +26,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import command_line, run_main
     from ..experiments.depth import run_depth_study
     return run_main(lambda: run_depth_study(args.baseline, args.upgrade, args.output, args.depths, args.baseline_run,
                                             args.set, args.batch, args.repeats, command_line("depth_study.py", argv),

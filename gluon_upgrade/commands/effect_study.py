@@ -15,7 +15,7 @@ python scripts/effect_study.py --report-only
 """
 import os
 
-from ..cli import add_study_options, command_parser
+from ..cli import add_study_options, command_line, command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -44,7 +44,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import command_line, run_main
     from ..experiments.effect_study import run_effect_study, write_study
 
     def work():

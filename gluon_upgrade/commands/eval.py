@@ -8,7 +8,7 @@ python scripts/eval.py --config configs/ssd512_voc_baseline.yaml --set model.pre
 """
 import os
 
-from ..cli import command_parser
+from ..cli import command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -24,7 +24,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import run_main
     from ..config.loader import load_config
     from ..evaluation.from_config import evaluate_config
 

@@ -13,7 +13,7 @@ python scripts/export.py --symbol det-symbol.json --params det-0000.params --inp
 """
 import os
 
-from ..cli import command_parser, file_prefix
+from ..cli import command_line, command_parser, file_prefix, input_shape, run_main
 
 
 def parse_args(argv=None):
@@ -45,7 +45,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import command_line, input_shape, run_main
 
     def work():
         import numpy as np

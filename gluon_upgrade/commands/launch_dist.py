@@ -9,7 +9,7 @@ python scripts/launch_dist.py -n 4 -s 2 -H hosts.txt -- python scripts/train.py 
 """
 import argparse
 
-from ..cli import command_parser
+from ..cli import command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -27,7 +27,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import run_main
     from ..training.launch import plan, read_hosts, run
 
     def work() -> int:

@@ -7,7 +7,7 @@ python scripts/offset_study.py                              # x0.1 and x1, 3 see
 python scripts/offset_study.py --multipliers 0.1 0.3 1 --seeds 5
 """
 
-from ..cli import add_study_options, command_parser
+from ..cli import add_study_options, command_line, command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -25,7 +25,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import command_line, run_main
     from ..experiments.offset_study import run_offset_study
     return run_main(lambda: run_offset_study(args.baseline, args.upgrade, args.output, args.baseline_run, args.image,
                                              args.multipliers, args.seeds, args.images, args.set,

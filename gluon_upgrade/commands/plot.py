@@ -5,7 +5,7 @@ Examples
 python scripts/plot.py runs/ssd_voc runs/ssd_voc_upgrade --out curves.png
 python scripts/plot.py results/demo/table2/* --keys map cls_loss box_loss --out losses.png
 """
-from ..cli import command_parser
+from ..cli import command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -20,7 +20,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import run_main
     from ..experiments.runs import read_run
     from ..reporting.curves import plot_runs
 

@@ -9,7 +9,7 @@ python scripts/positive_control.py --seeds 3
 python scripts/positive_control.py --seeds 3 --fine-tune 2:0.001:1 --fine-tune 4:0.001:1 \
     --out results/demo/positive_control_fine_tunes.md
 """
-from ..cli import command_parser
+from ..cli import command_line, command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -37,7 +37,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import command_line, run_main
     from ..experiments.positive_control import ControlSettings, run_positive_control
 
     def work():

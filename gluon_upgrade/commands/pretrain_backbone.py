@@ -13,7 +13,7 @@ python scripts/pretrain_backbone.py --overwrite --report results/demo/pretrain_b
 import os
 import time
 
-from ..cli import command_parser
+from ..cli import command_line, command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -29,7 +29,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import command_line, run_main
     from ..data.shapes import CLASSES
     from ..machine import describe_machine
     from ..models.pretrain import CACHE, pretrained_backbone

@@ -16,7 +16,7 @@ python scripts/reproduce.py --table 3 --rows ssd512_resnet50 --data-root ~/.mxne
 python scripts/reproduce.py --table 4 --base own
 python scripts/reproduce.py --table 3 --demo
 """
-from ..cli import command_parser
+from ..cli import command_line, command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -52,7 +52,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import command_line, run_main
     from ..errors import ConfigError
     from ..experiments.reproduce import format_commands, make_plans, reproduce
     from ..experiments.table1 import run_table1

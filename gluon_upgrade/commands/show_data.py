@@ -5,7 +5,7 @@ Examples
 python scripts/show_data.py --config configs/demo/ssd_voc.yaml --split train --num 8 \
     --out results/demo/demo_train_samples.png
 """
-from ..cli import command_parser
+from ..cli import command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -21,7 +21,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import run_main
 
     def work() -> str:
         from ..config.loader import load_config

@@ -14,7 +14,7 @@ python scripts/table2.py --baseline configs/ssd512_voc_baseline.yaml --dcn confi
 import os
 import time
 
-from ..cli import add_study_options, command_parser
+from ..cli import add_study_options, command_line, command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -28,7 +28,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import command_line, run_main
     from ..experiments.table2 import run_table2
     from ..experiments.table2_seeds import run_table2_seeds
 

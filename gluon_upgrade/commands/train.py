@@ -9,7 +9,7 @@ python scripts/train.py --config configs/yolo3_416_voc_upgrade.yaml --dry-run
 """
 import os
 
-from ..cli import command_parser
+from ..cli import command_parser, program, run_main
 
 
 def parse_args(argv=None):
@@ -31,7 +31,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import program, run_main
     from ..config.loader import load_config
     from ..training.dry_run import dry_run
     from ..training.loop import train

@@ -11,7 +11,7 @@ python scripts/upgrade.py --config runs/baseline/config.yaml --weights runs/base
 """
 import sys
 
-from ..cli import command_parser, file_prefix
+from ..cli import command_parser, file_prefix, input_shape, run_main
 
 
 def parse_args(argv=None):
@@ -60,13 +60,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import run_main
 
     def work() -> int:
         import mxnet as mx
 
         from .. import upgrade, upgrade_report
-        from ..cli import input_shape
         from ..config.loader import load_config
         from ..deploy.symbol import save_network
         from ..models.build import config_baseline

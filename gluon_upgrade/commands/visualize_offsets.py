@@ -16,7 +16,7 @@ object's centre that fall inside its box, with the learned offsets and with zero
 """
 import os
 
-from ..cli import command_parser
+from ..cli import command_line, command_parser, run_main
 
 
 def parse_args(argv=None):
@@ -46,7 +46,6 @@ def parse_points(text):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from ..cli import command_line, run_main
 
     def work():
         from ..config.loader import load_config

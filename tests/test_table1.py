@@ -313,6 +313,17 @@ def test_the_table_trains_the_later_seeds_the_rule_adds_after_the_first_three(tm
     assert [len(names) for names in rounds] == [30, 8] and rounds[1] == ["demo_ssd/" + run for run in trained[30:]]
 
 
+def test_a_score_cell_counts_its_seeds_against_those_the_rule_planned():
+    from gluon_upgrade.experiments.table1 import _scores_cell
+    # 60, 62, 64: mean 62.00, sample std 2.00
+    assert _scores_cell([0.60, 0.62, 0.64], 3) == "62.00 +- 2.00"
+    assert _scores_cell([0.60, 0.62, 0.64, None, None], 5) == "62.00 +- 2.00 (3 of 5 seeds)"
+    # Seeds 3 and 4 not planned for this route (its difference was clear at three): no seed is missing.
+    assert _scores_cell([0.60, 0.62, 0.64, None, None], 3) == "62.00 +- 2.00 (3 seeds)"
+    assert _scores_cell([0.60, None, None], 3) == "60.00 (1 of 3 seeds)"
+    assert _scores_cell([None, None, None], 3) == "not run yet"
+
+
 def test_side_by_side_runs_that_fail_are_named_and_the_report_still_written(tmp_path):
     from gluon_upgrade.errors import TrainingError
     lines = []

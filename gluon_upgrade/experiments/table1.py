@@ -324,11 +324,17 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
         ["model.upgrade.layers=last{}".format(d)] if d else ["model.mode=baseline"])) for d in plan.depths},
         classes, batch, repeats)
     baseline_best = _by_seed(records["baseline", 0], seeds, lambda run: run.best(key))
+    planned = plan.runs()
+    counts: Dict[Tuple[str, int], int] = {}
+    for run in planned:
+        counts[run.kind, run.depth] = counts.get((run.kind, run.depth), 0) + 1
     depths, checked = {}, []
     for d in plan.depths:
         row = {"layers": PAPER_NAMES.get(d, "last{}".format(d)), "params": speeds[d].params,
                "infer_ratio": speeds[d].infer_ratio, "train_ratio": speeds[d].train_ratio,
                "infer_ms": speeds[d].infer_ms, "train_ms": speeds[d].train_ms}
+        kinds = ("baseline", "control") if d == 0 else ("from_start", "upgrade")
+        row["planned_seeds"] = {kind: counts.get((kind, d), 0) for kind in kinds}
         if d == 0:
             row.update(baseline=finals["baseline", 0], control=finals["control", 0])
         else:
@@ -343,7 +349,6 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
                                    for diff in DIFFERENCES})
             row.update({diff.key: _paired(finals[diff.route, d], finals[diff.reference, 0]) for diff in DIFFERENCES})
         depths[str(d)] = row
-    planned = plan.runs()
     missing = [run for run in planned if run.seed not in records[run.kind, run.depth]]
     return {"metric": key, "seeds": seeds, "depths": depths, "baseline_best": baseline_best,
             "upgrade_epoch0_equals_baseline": all(checked) if checked else None,
@@ -353,14 +358,16 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
             "network": config["model"]["name"]}
 
 
-def _scores_cell(values: Sequence[Optional[float]]) -> str:
+def _scores_cell(values: Sequence[Optional[float]], planned: int) -> str:
     """Seed-aligned scores as mean +- std over the finished ones (one alone has no std), with their count when
-    some are missing."""
+    some of the ``planned`` are missing, or when the seeds rule planned fewer than the column's seeds."""
     present = [v for v in values if v is not None]
     if not present:
         return "not run yet"
     text = mean_std(present) if len(present) > 1 else "{:.2f}".format(100 * present[0])
-    return text if len(present) == len(values) else "{} ({} of {} seeds)".format(text, len(present), len(values))
+    if len(present) < planned:
+        return "{} ({} of {} seeds)".format(text, len(present), planned)
+    return text if len(present) == len(values) else "{} ({} seeds)".format(text, len(present))
 
 
 def _seeds_line(result: dict) -> str:
@@ -397,10 +404,12 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
     for d, row in result["depths"].items():
         cost = [row["params"], "{:.2f}".format(row["infer_ratio"]), "{:.2f}".format(row["train_ratio"])]
         if d == "0":
-            cells = [_scores_cell(row["baseline"]), "", _scores_cell(row["control"]), "", "", "", ""]
+            baseline, control = [_scores_cell(row[kind], row["planned_seeds"][kind]) for kind in ("baseline", "control")]
+            cells = [baseline, "", control, "", "", "", ""]
         else:
             (start, start_se), (upgrade, upgrade_se) = [_paired_cells(row[diff.key]) for diff in DIFFERENCES]
-            cells = [_scores_cell(row["from_start"]), start, _scores_cell(row["upgrade"]), upgrade, start_se,
+            cells = [_scores_cell(row["from_start"], row["planned_seeds"]["from_start"]), start,
+                     _scores_cell(row["upgrade"], row["planned_seeds"]["upgrade"]), upgrade, start_se,
                      upgrade_se, ", ".join("never" if f is None else "{:.2f}".format(f)
                                            for f in row["match_fraction"].values())]
         rows.append([int(d), row["layers"]] + cells + cost + [paper.get(row["layers"], "")])

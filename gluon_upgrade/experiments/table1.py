@@ -404,7 +404,8 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
     for d, row in result["depths"].items():
         cost = [row["params"], "{:.2f}".format(row["infer_ratio"]), "{:.2f}".format(row["train_ratio"])]
         if d == "0":
-            baseline, control = [_scores_cell(row[kind], row["planned_seeds"][kind]) for kind in ("baseline", "control")]
+            baseline, control = [_scores_cell(row[kind], row["planned_seeds"][kind])
+                                 for kind in ("baseline", "control")]
             cells = [baseline, "", control, "", "", "", ""]
         else:
             (start, start_se), (upgrade, upgrade_se) = [_paired_cells(row[diff.key]) for diff in DIFFERENCES]

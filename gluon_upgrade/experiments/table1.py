@@ -91,6 +91,13 @@ def more_seeds(first: Sequence[Optional[float]], second: Sequence[Optional[float
     return paired.mean == 0 or abs(paired.mean) < 2 * paired.se
 
 
+def _decisions(finals: Dict[Tuple[str, int], List[Optional[float]]], depths: Sequence[int]
+               ) -> Dict[Tuple[str, int], Optional[bool]]:
+    """(route, depth) -> ``more_seeds`` of its paired difference, from seed-aligned finals by (kind, depth)."""
+    return {(diff.route, d): more_seeds(finals[diff.route, d], finals[diff.reference, 0])
+            for d in depths if d for diff in DIFFERENCES}
+
+
 def select_columns(keys: Optional[Sequence[str]], demo: bool) -> Tuple[Column, ...]:
     """The columns named by ``keys`` (all when None).
 
@@ -171,8 +178,7 @@ class ColumnPlan:
         ``from_start`` or ``upgrade``), from the runs finished so far."""
         finals = {kind_depth: _by_seed(group, self.seeds, lambda run: run.final(self.task.headline))
                   for kind_depth, group in self.records().items()}
-        return {(diff.route, d): more_seeds(finals[diff.route, d], finals[diff.reference, 0])
-                for d in self.depths[1:] for diff in DIFFERENCES}
+        return _decisions(finals, self.depths)
 
     def runs(self) -> List[Run]:
         """The runs the seeds rule asks for, in ``grid`` order: all of the first ``MIN_SEEDS`` seeds; of the
@@ -324,7 +330,7 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
         ["model.upgrade.layers=last{}".format(d)] if d else ["model.mode=baseline"])) for d in plan.depths},
         classes, batch, repeats)
     baseline_best = _by_seed(records["baseline", 0], seeds, lambda run: run.best(key))
-    planned = plan.runs()
+    planned, decisions = plan.runs(), _decisions(finals, plan.depths)
     counts: Dict[Tuple[str, int], int] = {}
     for run in planned:
         counts[run.kind, run.depth] = counts.get((run.kind, run.depth), 0) + 1
@@ -345,8 +351,7 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
             row.update(match_fraction={str(s): match_fraction(upgrades[s], starts[s], key)
                                        for s in seeds if s in upgrades and s in starts},
                        from_start=finals["from_start", d], upgrade=finals["upgrade", d], upgrade_epoch0=epoch0,
-                       more_seeds={diff.key: more_seeds(finals[diff.route, d], finals[diff.reference, 0])
-                                   for diff in DIFFERENCES})
+                       more_seeds={diff.key: decisions[diff.route, d] for diff in DIFFERENCES})
             row.update({diff.key: _paired(finals[diff.route, d], finals[diff.reference, 0]) for diff in DIFFERENCES})
         depths[str(d)] = row
     missing = [run for run in planned if run.seed not in records[run.kind, run.depth]]

@@ -179,6 +179,18 @@ def test_table1_on_the_demo_segmenter_reports_what_its_runs_wrote(demo_voc, tmp_
     assert "Partial: 7 of 8 runs finished" in text and "nan" not in text and "Seeds wanted: 3 (" in text
     assert "| {:.2f} (1 of 2 seeds) |".format(100 * final("seed1", "1", "upgrade")) in text  # one seed: no std
     assert not (folder / "seed0" / "1" / "upgrade" / "state.json").exists()
+    # Seed 1's run from the start as if trained on another processor: it is no longer paired with its baseline.
+    machine = folder / "seed1" / "1" / "from_start" / "machine.json"
+    starts = json.load(open(machine))
+    starts[0].update(processor="Other CPU", onednn_isa="Intel AVX2")
+    json.dump(starts, open(machine, "w"))
+    text = run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=2, depths=(0, 1), overrides=small,
+                      command="table1", report_only=True)
+    row = json.load(open(tmp_path / "table1.json"))["columns"]["demo_fcn"]["depths"]["1"]
+    assert row["from_start_minus_baseline"]["differences"] == data["depths"]["1"]["from_start_minus_baseline"][
+        "differences"][:1]
+    assert row["from_start"] == data["depths"]["1"]["from_start"]  # the score itself is still reported
+    assert "Not paired (trained on different processors" in text and "seed 1: from start at 1 (Other CPU, " in text
 
 
 @pytest.mark.slow
@@ -232,7 +244,9 @@ def test_the_seeds_rule_decides_on_the_first_three_seeds():
 
 
 class _Finished:
-    """A finished run as the plan reads it: its final score."""
+    """A finished run as the plan reads it: its final score (machine not recorded)."""
+
+    hardware = None
 
     def __init__(self, score):
         self.score = score
@@ -311,6 +325,32 @@ def test_the_table_trains_the_later_seeds_the_rule_adds_after_the_first_three(tm
     monkeypatch.setattr(table1, "write_table1", lambda *args: "")
     table1.run_table1(str(tmp_path), ["demo_ssd"], demo=True, seeds=5, jobs=2)
     assert [len(names) for names in rounds] == [30, 8] and rounds[1] == ["demo_ssd/" + run for run in trained[30:]]
+
+
+def _record(score, *machines):
+    """A finished one-epoch run scoring ``score`` mIoU, started on each of ``machines`` (processor, ISA)."""
+    from gluon_upgrade.experiments.runs import RunRecord
+    return RunRecord("run", {"train": {"epochs": 1}}, [{"epoch": 1, "miou": score}], {"epoch": 1},
+                     [{"processor": processor, "onednn_isa": isa} for processor, isa in machines])
+
+
+def test_a_difference_pairs_a_seed_only_where_both_runs_trained_on_one_kind_of_processor():
+    from gluon_upgrade.experiments.table1 import _pairs
+    amd, xeon = ("AMD EPYC", "Intel AVX2"), ("Intel Xeon", "Intel AVX-512")
+    records = {("baseline", 0): {0: _record(0.60, amd), 1: _record(0.62, xeon), 2: _record(0.64, amd),
+                                 3: _record(0.66)},
+               ("control", 0): {0: _record(0.61, amd), 1: _record(0.63, xeon)},
+               ("from_start", 1): {0: _record(0.65, amd), 1: _record(0.64, amd), 2: _record(0.67, amd, xeon),
+                                   3: _record(0.68)},
+               ("upgrade", 1): {1: _record(0.66, xeon)}}
+    pairs, unpaired = _pairs(records, [0, 1, 2, 3], "miou", [0, 1])
+    # Seed 1 from the start ran on the AMD machine, its baseline on the Xeon; seed 2's was resumed on the Xeon.
+    # Seed 3 recorded no machine on either side (runs made before machine.json): paired as before.
+    assert pairs["from_start", 1] == ([0.65, None, None, 0.68], [0.60, None, None, 0.66])
+    assert pairs["upgrade", 1] == ([None, 0.66, None, None], [0.61, 0.63, None, None])
+    assert unpaired == ["seed 1: from start at 1 (AMD EPYC, Intel AVX2) and baseline (Intel Xeon, Intel AVX-512)",
+                        "seed 2: from start at 1 (AMD EPYC, Intel AVX2; Intel Xeon, Intel AVX-512) and baseline "
+                        "(AMD EPYC, Intel AVX2)"]
 
 
 def test_a_score_cell_counts_its_seeds_against_those_the_rule_planned():

@@ -2,7 +2,7 @@
 import os
 import json
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
 from ..config.loader import load_config
 from ..config.schema import differences
@@ -43,6 +43,12 @@ class RunRecord:
     def total(self, key: str) -> float:
         """The sum of a column over the run's epochs (training images, seconds)."""
         return sum(value for value in self.column(key) if value is not None)
+
+    @property
+    def hardware(self) -> Optional[FrozenSet[Tuple[str, str]]]:
+        """The processors and oneDNN instruction sets the run trained on (one per start; None where not recorded).
+        Float32 results depend on them, and so does the demo backbone pretrained on the machine."""
+        return frozenset((start["processor"], start["onednn_isa"]) for start in self.machines) or None
 
     @property
     def wall_seconds(self) -> float:

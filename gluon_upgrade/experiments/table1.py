@@ -91,11 +91,36 @@ def more_seeds(first: Sequence[Optional[float]], second: Sequence[Optional[float
     return paired.mean == 0 or abs(paired.mean) < 2 * paired.se
 
 
-def _decisions(finals: Dict[Tuple[str, int], List[Optional[float]]], depths: Sequence[int]
-               ) -> Dict[Tuple[str, int], Optional[bool]]:
-    """(route, depth) -> ``more_seeds`` of its paired difference, from seed-aligned finals by (kind, depth)."""
-    return {(diff.route, d): more_seeds(finals[diff.route, d], finals[diff.reference, 0])
-            for d in depths if d for diff in DIFFERENCES}
+def _pairs(records: Dict[Tuple[str, int], Dict[int, RunRecord]], seeds: Sequence[int], key: str,
+           depths: Sequence[int]) -> Tuple[Dict[Tuple[str, int], Tuple[List, List]], List[str]]:
+    """(route, depth) -> the seed-aligned final ``key`` scores of its paired difference's two runs, from the
+    finished runs by (kind, depth) and seed; and the pairs left out, named. A seed's pair is None where either run
+    has not finished, or where the two trained on different processors or oneDNN instruction sets: float32
+    results differ between those, and so does the demo backbone pretrained on each machine (held-out accuracy
+    88.7% with AVX2 against 92.0% with AVX-512 on one Xeon), by as much as some depths differ."""
+    pairs, unpaired = {}, []
+    for d, diff in [(d, diff) for d in depths if d for diff in DIFFERENCES]:
+        first, second = [], []
+        for seed in seeds:
+            run, reference = records[diff.route, d].get(seed), records[diff.reference, 0].get(seed)
+            if run is not None and reference is not None and run.hardware != reference.hardware:
+                unpaired.append("seed {}: {} at {} ({}) and {} ({})".format(
+                    seed, diff.route.replace("_", " "), d, _hardware_text(run), diff.reference,
+                    _hardware_text(reference)))
+                run = reference = None
+            first.append(None if run is None else run.final(key))
+            second.append(None if reference is None else reference.final(key))
+        pairs[diff.route, d] = first, second
+    return pairs, unpaired
+
+
+def _hardware_text(run: RunRecord) -> str:
+    return "; ".join("{}, {}".format(*kind) for kind in sorted(run.hardware)) if run.hardware else "not recorded"
+
+
+def _decisions(pairs: Dict[Tuple[str, int], Tuple[List, List]]) -> Dict[Tuple[str, int], Optional[bool]]:
+    """(route, depth) -> ``more_seeds`` of its paired difference, from ``_pairs``."""
+    return {route_depth: more_seeds(first, second) for route_depth, (first, second) in pairs.items()}
 
 
 def select_columns(keys: Optional[Sequence[str]], demo: bool) -> Tuple[Column, ...]:
@@ -176,9 +201,7 @@ class ColumnPlan:
     def decisions(self) -> Dict[Tuple[str, int], Optional[bool]]:
         """(route, depth) -> whether the rule wants more seeds of that paired difference (``more_seeds``; route
         ``from_start`` or ``upgrade``), from the runs finished so far."""
-        finals = {kind_depth: _by_seed(group, self.seeds, lambda run: run.final(self.task.headline))
-                  for kind_depth, group in self.records().items()}
-        return _decisions(finals, self.depths)
+        return _decisions(_pairs(self.records(), self.seeds, self.task.headline, self.depths)[0])
 
     def runs(self) -> List[Run]:
         """The runs the seeds rule asks for, in ``grid`` order: all of the first ``MIN_SEEDS`` seeds; of the
@@ -309,7 +332,7 @@ def _both(first: Sequence, second: Sequence) -> Tuple[List, List]:
 
 
 def _paired(first: Sequence[Optional[float]], second: Sequence[Optional[float]]) -> Optional[dict]:
-    """``first - second`` (seed-aligned scores) over the seeds where both finished, or None if there are none."""
+    """``first - second`` (seed-aligned scores) over the seeds where both are present, or None if there are none."""
     first, second = _both(first, second)
     return Paired.between(first, second).to_dict() if first else None
 
@@ -330,7 +353,8 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
         ["model.upgrade.layers=last{}".format(d)] if d else ["model.mode=baseline"])) for d in plan.depths},
         classes, batch, repeats)
     baseline_best = _by_seed(records["baseline", 0], seeds, lambda run: run.best(key))
-    planned, decisions = plan.runs(), _decisions(finals, plan.depths)
+    pairs, unpaired = _pairs(records, seeds, key, plan.depths)
+    planned, decisions = plan.runs(), _decisions(pairs)
     counts: Dict[Tuple[str, int], int] = {}
     for run in planned:
         counts[run.kind, run.depth] = counts.get((run.kind, run.depth), 0) + 1
@@ -352,11 +376,11 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
                                        for s in seeds if s in upgrades and s in starts},
                        from_start=finals["from_start", d], upgrade=finals["upgrade", d], upgrade_epoch0=epoch0,
                        more_seeds={diff.key: decisions[diff.route, d] for diff in DIFFERENCES})
-            row.update({diff.key: _paired(finals[diff.route, d], finals[diff.reference, 0]) for diff in DIFFERENCES})
+            row.update({diff.key: _paired(*pairs[diff.route, d]) for diff in DIFFERENCES})
         depths[str(d)] = row
     missing = [run for run in planned if run.seed not in records[run.kind, run.depth]]
     return {"metric": key, "seeds": seeds, "depths": depths, "baseline_best": baseline_best,
-            "upgrade_epoch0_equals_baseline": all(checked) if checked else None,
+            "upgrade_epoch0_equals_baseline": all(checked) if checked else None, "unpaired": unpaired,
             "finished": len(planned) - len(missing), "runs": len(planned),
             "missing": [os.path.relpath(run.folder, plan.folder) for run in missing],
             "minutes": sum(run.wall_seconds for run in runs) / 60, "machines": machines_line(runs),
@@ -433,7 +457,11 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
     return lines + partial + [
         "`{}`, seeds {}; {:.1f} minutes of training and evaluation.  ".format(
             result["network"], ", ".join(map(str, result["seeds"])), result["minutes"]),
-        result["machines"], "", markdown_table(headers, rows), "", _seeds_line(result), "",
+        result["machines"], "", markdown_table(headers, rows), "", _seeds_line(result), ""] + ([
+        "Not paired (trained on different processors or oneDNN instruction sets, whose float32 results and "
+        "pretrained demo backbones differ; train both runs of a seed on one): {}.".format(
+            "; ".join(result["unpaired"])), ""] if result["unpaired"] else []) + [
+
         "Accuracy is the last epoch's, mean +- std over seeds. Differences are paired by seed (the seeds where both "
         "runs finished), in points, as mean +- standard error (seeds positive / seeds), and that mean in standard "
         "errors. Every upgrade starts from its seed's baseline (best epoch); {}. Compute to match: per seed, the "

@@ -13,6 +13,7 @@ from gluon_upgrade.config.loader import load_config
 from gluon_upgrade.data.segmentation import VOCAugTraining, segmentation_dataset
 from gluon_upgrade.errors import ConfigError, DataError
 from gluon_upgrade.experiments.table1 import run_table1
+from gluon_upgrade.machine import describe_machine
 from gluon_upgrade.models.build import build_network
 from conftest import run_script
 
@@ -147,6 +148,7 @@ def test_table1_on_the_demo_segmenter_reports_what_its_runs_wrote(demo_voc, tmp_
         assert upgrade_rows[0]["miou"] == max(baseline_rows, key=lambda r: float(r["miou"]))["miou"]
     assert data["upgrade_epoch0_equals_baseline"] and data["depths"]["1"]["params"] > data["depths"]["0"]["params"]
     assert "scored its baseline's exactly" in text and os.path.exists(tmp_path / "table1.png")
+    assert "made this report, {};".format(describe_machine()) in text  # the cost ratios' machine
     assert os.path.exists(tmp_path / "table1_differences.png")
     assert run_table1(str(tmp_path), ["demo_fcn"], demo=True, seeds=2, depths=(0, 1), overrides=small,
                       dry_run=True).count("# done: ") == 8

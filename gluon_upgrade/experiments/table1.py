@@ -21,6 +21,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from ..cli import program
 from ..config.loader import load_config
 from ..errors import ConfigError, TrainingError, list_names
+from ..machine import describe_machine
 from ..models.build import config_classes
 from ..reporting.curves import plot_against, plot_effects
 from ..reporting.files import write_json, write_text
@@ -384,6 +385,7 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
             "finished": len(planned) - len(missing), "runs": len(planned),
             "missing": [os.path.relpath(run.folder, plan.folder) for run in missing],
             "minutes": sum(run.wall_seconds for run in runs) / 60, "machines": machines_line(runs),
+            "timed_on": describe_machine(),
             "network": config["model"]["name"]}
 
 
@@ -461,14 +463,14 @@ def column_markdown(column: Column, result: Optional[dict], label: str) -> List[
         "Not paired (trained on different processors or oneDNN instruction sets, whose float32 results and "
         "pretrained demo backbones differ; train both runs of a seed on one): {}.".format(
             "; ".join(result["unpaired"])), ""] if result["unpaired"] else []) + [
-
         "Accuracy is the last epoch's, mean +- std over seeds. Differences are paired by seed (the seeds where both "
-        "runs finished), in points, as mean +- standard error (seeds positive / seeds), and that mean in standard "
-        "errors. Every upgrade starts from its seed's baseline (best epoch); {}. Compute to match: per seed, the "
-        "training images the upgrade needed to first reach the final score of the network deformable from the "
-        "start, over that network's (the paper: 60/240 = 0.25; never: not within its fine-tune). Cost: parameters, "
-        "and inference and training time per image against 0 layers (each network timed in turn with 0 layers' on "
-        "this machine's CPU; the median of the per-batch ratios).".format(exact), ""]
+        "runs finished, on one kind of processor), in points, as mean +- standard error (seeds positive / seeds), "
+        "and that mean in standard errors. Every upgrade starts from its seed's baseline (best epoch); {}. Compute "
+        "to match: per seed, the training images the upgrade needed to first reach the final score of the network "
+        "deformable from the start, over that network's (the paper: 60/240 = 0.25; never: not within its fine-tune). "
+        "Cost: parameters, and inference and training time per image against 0 layers (each network timed in turn "
+        "with 0 layers' on the CPU of the machine that made this report, {}; the median of the per-batch "
+        "ratios).".format(exact, result["timed_on"]), ""]
 
 
 def _percents(values: Sequence[Optional[float]]) -> List[Optional[float]]:

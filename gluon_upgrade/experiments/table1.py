@@ -204,12 +204,13 @@ class ColumnPlan:
         ``from_start`` or ``upgrade``), from the runs finished so far."""
         return _decisions(_pairs(self.records(), self.seeds, self.task.headline, self.depths)[0])
 
-    def runs(self) -> List[Run]:
+    def runs(self, decisions: Optional[Dict[Tuple[str, int], Optional[bool]]] = None) -> List[Run]:
         """The runs the seeds rule asks for, in ``grid`` order: all of the first ``MIN_SEEDS`` seeds; of the
         others, those of the paired differences still within two standard errors of 0 over the first seeds (their
-        two routes, the seed's baseline, and its control for an upgrade's), once those seeds have finished."""
+        two routes, the seed's baseline, and its control for an upgrade's), once those seeds have finished.
+        ``decisions``: the rule's, where the caller has them already (else read from the run folders)."""
         reference = {diff.route: diff.reference for diff in DIFFERENCES}
-        unsure = [key for key, more in self.decisions().items() if more]
+        unsure = [key for key, more in (self.decisions() if decisions is None else decisions).items() if more]
         wanted = set(unsure) | {(reference[route], 0) for route, _ in unsure}
         if unsure:
             wanted.add(("baseline", 0))  # every later route needs its seed's baseline
@@ -220,7 +221,8 @@ class ColumnPlan:
         """What ``--dry-run`` prints: each run as a command line, finished ones marked done."""
         lines = ["# {} (seed{} {})".format(self.column.label, "s" if len(self.seeds) > 1 else "",
                                             ", ".join(map(str, self.seeds)))]
-        for run in self.runs():
+        decisions = self.decisions()
+        for run in self.runs(decisions):
             command = shlex.split(program("train.py")) + ["--config", run.config]
             for entry in run.overrides:
                 command += ["--set", entry]
@@ -230,7 +232,7 @@ class ColumnPlan:
                                                WHAT[run.kind], layers))
         later = self.seeds[MIN_SEEDS:]
         if later:
-            titles, decisions = {diff.route: diff.title for diff in DIFFERENCES}, self.decisions()
+            titles = {diff.route: diff.title for diff in DIFFERENCES}
 
             def named(value):
                 return ", ".join("{} at {}".format(titles[route], d) for (route, d), more in decisions.items()
@@ -355,7 +357,8 @@ def column_result(plan: ColumnPlan, batch: int = 8, repeats: int = 10) -> Option
         classes, batch, repeats)
     baseline_best = _by_seed(records["baseline", 0], seeds, lambda run: run.best(key))
     pairs, unpaired = _pairs(records, seeds, key, plan.depths)
-    planned, decisions = plan.runs(), _decisions(pairs)
+    decisions = _decisions(pairs)
+    planned = plan.runs(decisions)
     counts: Dict[Tuple[str, int], int] = {}
     for run in planned:
         counts[run.kind, run.depth] = counts.get((run.kind, run.depth), 0) + 1
